@@ -1,0 +1,60 @@
+"""Command line: ``python -m loopvalley reproduce [--scale S] [--only NAME ...] [--seeds N] [--out DIR]``.
+
+``list`` shows the registered experiments and the claims each one measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .scales import SCALES
+
+
+def _reproduce(args) -> int:
+    from .experiments import reproduce
+
+    claims = reproduce(
+        only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet
+    )
+    n_ok = sum(c.holds for c in claims)
+    print(f"{n_ok}/{len(claims)} claims hold; ledger written.")
+    return 0
+
+
+def _list(args) -> int:
+    from .experiments import load_all
+
+    for name, exp in sorted(load_all().items()):
+        print(f"{name:18s} {' '.join(exp.claim_ids):24s} {exp.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m loopvalley", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("reproduce", help="run the experiments and write claims.json, REPORT.md, figures")
+    r.add_argument("--scale", choices=SCALES, default=None, help="default: $LOOPVALLEY_SCALE, else paper on GPU, small on CPU")
+    r.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
+    r.add_argument("--seeds", type=int, default=None, help="number of seeds (default: per experiment and scale)")
+    r.add_argument("--out", default=None, help="output folder (default: results/<scale>/)")
+    r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.set_defaults(func=_reproduce)
+
+    ls = sub.add_parser("list", help="list the registered experiments")
+    ls.set_defaults(func=_list)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        parser.error(str(e))  # exits 2 with the message
+
+
+if __name__ == "__main__":
+    sys.exit(main())
