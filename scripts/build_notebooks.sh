@@ -10,7 +10,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=(notebooks/[0-9]*.py)
 for py in "${files[@]}"; do
   start=$(date +%s)
-  (cd notebooks && jupytext --set-kernel python3 --to ipynb --update --execute "$(basename "$py")" >/dev/null 2>&1 \
+  (cd notebooks && jupytext --set-kernel python3 --to ipynb --execute "$(basename "$py")" >/dev/null 2>&1 \
      && jupytext --to py:percent "$(basename "${py%.py}").ipynb" >/dev/null 2>&1) || { echo "FAILED: $py"; exit 1; }
   echo "$py -> ${py%.py}.ipynb ($(( $(date +%s) - start )) s)"
 done
