@@ -1,6 +1,8 @@
 """Command line: ``python -m loopvalley reproduce [--scale S] [--only NAME ...] [--seeds N] [--out DIR]``.
 
 ``list`` shows the registered experiments and the claims each one measures.
+``train --model single|looped|shift [--scale S] [--FIELD VALUE ...]`` trains one run from a preset
+(see :mod:`loopvalley.cli_train`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ def _reproduce(args) -> int:
     from .experiments import reproduce
 
     claims = reproduce(
-        only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet
+        only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet,
+        max_steps=getattr(args, "max_steps", None),
     )
     n_ok = sum(c.holds for c in claims)
     print(f"{n_ok}/{len(claims)} claims hold; ledger written.")
@@ -40,11 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=None, help="number of seeds (default: per experiment and scale)")
     r.add_argument("--out", default=None, help="output folder (default: results/<scale>/)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
+    r.add_argument("--max-steps", type=_positive_int, default=None, metavar="N",
+                   help="smoke test: cap every training run at N steps, evaluation/probe cadences compressed "
+                   "to match (e.g. --scale paper --max-steps 20 on a CPU); the ledger's title says so")
     r.set_defaults(func=_reproduce)
 
     ls = sub.add_parser("list", help="list the registered experiments")
     ls.set_defaults(func=_list)
+
+    from .cli_train import add_train_parser  # `train`: one run from a preset (see cli_train)
+
+    add_train_parser(sub)
     return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return v
 
 
 def main(argv=None) -> int:

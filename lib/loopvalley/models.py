@@ -206,12 +206,18 @@ def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> L
 
 
 def single_attn(cfg: ModelConfig, generator: torch.Generator | None = None) -> LoopedAttn:
-    """Single-Attn: the layer applied once."""
+    """Single-Attn: the layer applied once.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
     return build_model(_with_loops(cfg, 1), generator)
 
 
 def looped_attn(cfg: ModelConfig, n_loops: int = 3, generator: torch.Generator | None = None) -> LoopedAttn:
-    """Looped-Attn: the same layer applied ``n_loops`` times (paper: 3) with shared weights."""
+    """Looped-Attn: the same layer applied ``n_loops`` times (paper: 3) with shared weights.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
     return build_model(_with_loops(cfg, n_loops), generator)
 
 
@@ -220,7 +226,10 @@ def _with_loops(cfg: ModelConfig, n_loops: int) -> ModelConfig:
 
 
 def n_params(model: nn.Module) -> int:
-    """Number of trainable parameters."""
+    """Number of trainable parameters.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -238,3 +247,20 @@ def math_attention(model: LoopedAttn):
         yield model
     finally:
         model.backend = old
+
+
+def forward_flops(cfg: ModelConfig, n_loops: int, batch: int, length: int) -> float:
+    """Approximate FLOPs of one forward pass (multiply-add = 2 FLOPs), linear in ``n_loops``.
+
+    Per loop: the four projections W_Q, W_K, W_V, W_O cost 4·2·B·T·d², the scores Q Kᵀ and the
+    mix A V cost 2·2·B·T²·d, and the optional MLP 2·2·B·T·d·4d. The readout adds 2·B·T·d·V once.
+    A training step (forward + backward) costs about 3× this. Used for SHIFT's compute accounting.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    n_loops = check_int("n_loops", n_loops, 1)
+    B, T, d, V = int(batch), int(length), cfg.d_model, cfg.vocab_size
+    per_loop = 8 * B * T * d * d + 4 * B * T * T * d  # projections + (Q Kᵀ, A V)
+    if cfg.mlp:
+        per_loop += 16 * B * T * d * d  # d → 4d → d
+    return float(n_loops * per_loop + 2 * B * T * d * V)

@@ -29,6 +29,11 @@ class Context:
     out_dir: Path
     progress: bool = True
     figures: list = field(default_factory=list)
+    max_steps: int | None = None  # cap on every Trainer's steps (reproduce --max-steps; see train.step_budget)
+
+    def steps_or(self, default: int) -> int:
+        """Training steps to use: ``default``, capped at ``max_steps`` when set."""
+        return int(default) if self.max_steps is None else min(int(default), int(self.max_steps))
 
     def seeds_or(self, default: int) -> list:
         """The seeds to use: the requested ones, else ``range(default)``."""
@@ -75,11 +80,15 @@ def load_all() -> dict[str, Experiment]:
 
 
 def reproduce(
-    only=None, scale: str | None = None, seeds: int | None = None, out=None, progress: bool = True
+    only=None, scale: str | None = None, seeds: int | None = None, out=None, progress: bool = True,
+    max_steps: int | None = None,
 ) -> list[Claim]:
     """Run the registered experiments (all, or those named in ``only``) and write the ledger.
 
     ``seeds`` is a number of seeds (0..seeds-1); ``None`` uses each experiment's default.
+    ``max_steps`` caps every training run at that many steps, compressing its evaluation and probe
+    cadences (:func:`loopvalley.train.step_budget`): a smoke test of a large scale on a small
+    machine, not a reproduction (the ledger's title says so).
     Writes ``out/claims.json``, ``out/REPORT.md`` and the figures; default ``out`` is
     ``results/<scale>/``. Returns the claims.
     """
@@ -99,14 +108,21 @@ def reproduce(
         seeds=None if seeds is None else list(range(int(seeds))),
         out_dir=out_dir,
         progress=progress,
+        max_steps=max_steps,
     )
+    from ..train import step_budget
+
     claims: list[Claim] = []
     for name in names:
         t0 = time.perf_counter()
-        got = registry[name].run(ctx)
+        with step_budget(max_steps):
+            got = registry[name].run(ctx)
         claims.extend(got)
         if progress:
             verdicts = ", ".join(f"{c.id} {'holds' if c.holds else 'FAILS'}" for c in got)
             print(f"[{name}] {time.perf_counter() - t0:.1f} s: {verdicts}", flush=True)
-    write_ledger(claims, out_dir, ctx.figures, title=f"loopvalley reproduction ({scale} scale)")
+    title = f"loopvalley reproduction ({scale} scale)"
+    if max_steps is not None:
+        title += f" — smoke test, every training run capped at {max_steps} steps"
+    write_ledger(claims, out_dir, ctx.figures, title=title)
     return claims
