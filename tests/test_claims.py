@@ -91,3 +91,11 @@ def test_unknown_experiment_lists_known_names(capsys):
 def test_bad_seed_count(tmp_path):
     with pytest.raises(ValueError, match="seeds"):
         reproduce(only=[], scale="ci", seeds=0, out=tmp_path)
+
+
+def test_report_survives_non_finite_numbers(tmp_path):
+    c = C.check("N1", "s", "p", {"x": C.summary([1.0, float("inf")]), "y": float("nan")},
+                lambda m: m["y"] is None, rule="y is NaN", scale="ci", seeds=[0, 1])
+    assert c.holds and c.measured["y"] is None and c.measured["x"]["mean"] == "inf"
+    _, md = C.write_ledger([c], tmp_path)
+    assert "x = inf" in md.read_text()

@@ -125,11 +125,16 @@ def assert_verdicts(claims: Sequence[Claim], expected: Mapping[str, bool] | None
     return "\n".join(lines)
 
 
+def _num(x, fmt: str) -> str:
+    """A number for the report; non-finite values (stored as None or "inf") are written as-is."""
+    return format(x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+
+
 def _fmt_measured(m: Mapping, limit: int = 6) -> str:
     parts = []
     for k, v in list(m.items())[:limit]:
         if isinstance(v, Mapping) and "mean" in v:
-            parts.append(f"{k} = {v['mean']:.4g} ± {v['std']:.2g}")
+            parts.append(f"{k} = {_num(v['mean'], '.4g')} ± {_num(v.get('std'), '.2g')}")
         elif isinstance(v, float):
             parts.append(f"{k} = {v:.4g}")
         elif isinstance(v, (int, bool, str)):
