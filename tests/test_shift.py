@@ -217,3 +217,53 @@ def test_a_switch_from_a_snapshot_repeats_the_direct_run_exactly():
     assert len(snaps.states[8]["record"]["train_loss"]) == 8
     reset = switch_from_snapshot(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig(optimizer_state="reset"))
     assert reset.train_loss[:9] == rec.train_loss[:9] and reset.train_loss[9:] != rec.train_loss[9:]
+
+
+def test_equal_flop_steps_closed_form():
+    from loopvalley.shift import equal_flop_steps
+
+    # Looped: 10 steps of 3 → budget 30; switch after 4 Single steps of 1 → ⌊(30 − 4)/3⌋ = 8 more
+    assert equal_flop_steps(30.0, 4.0, 3.0) == 8
+    assert equal_flop_steps(30.0, 6.0, 3.0) == 8  # exactly fits
+    assert equal_flop_steps(0.1 + 0.2, 0.0, 0.3) == 1  # float summation order does not lose a step
+    assert equal_flop_steps(3.0, 5.0, 1.0) == 0
+    with pytest.raises(ValueError, match="per_step"):
+        equal_flop_steps(1.0, 0.0, 0.0)
+
+
+def test_a_snapshot_continuation_at_equal_flops_spends_loopeds_budget():
+    from loopvalley.shift import Snapshots, switch_from_snapshot
+
+    data = _tokens(128)
+    tc = TrainConfig(batch_size=8, max_steps=16, eval_every=4, lr=3e-3)
+    looped = Trainer(_tiny(n_loops=3), data, {"x": data[:16]}, tc).run()
+    snaps = Snapshots(every=4)
+    single = _tiny()
+    Trainer(single, data, {"x": data[:16]}, tc, probes=[snaps]).run()
+    f1, f3 = (train_step_flops(single.cfg, n, 8, 12) for n in (1, 3))
+    assert looped.flops[-1] == pytest.approx(16 * f3)
+    rec = switch_from_snapshot(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig(),
+                               flop_budget=looped.flops[-1])
+    n_after = math.floor((16 * f3 - 8 * f1) / f3)  # hand count: the Looped steps that fit after the switch
+    assert len(rec.train_step) == 8 + n_after > 16
+    assert rec.n_loops_step == [1] * 8 + [3] * n_after
+    assert rec.flops[-1] <= looped.flops[-1] < rec.flops[-1] + f3
+    assert rec.eval_step[-1] == 8 + n_after
+
+
+def test_flop_budget_probe_stops_a_live_shift_run_at_the_budget():
+    from loopvalley.shift import FlopBudget
+
+    data = _tokens(128)
+    model = _tiny()
+    f1, f3 = (train_step_flops(model.cfg, n, 8, 12) for n in (1, 3))
+    budget = 10 * f3
+    tc = TrainConfig(batch_size=8, max_steps=100, eval_every=4, lr=3e-3)
+    probes = [ShiftController(ShiftConfig(switch_at=6)), FlopBudget(budget)]
+    rec = Trainer(model, data, {"x": data[:16]}, tc, probes=probes).run()
+    n_after = math.floor((budget - 6 * f1) / f3)
+    assert rec.n_loops_step == [1] * 6 + [3] * n_after
+    assert rec.flops[-1] == pytest.approx(6 * f1 + n_after * f3) and rec.flops[-1] <= budget
+    assert probes[1].spent == pytest.approx(rec.flops[-1])
+    with pytest.raises(ValueError, match="budget"):
+        FlopBudget(0.0)

@@ -184,3 +184,14 @@ def test_bad_data_and_probe_raise():
 
     with pytest.raises(ValueError, match="every"):
         Trainer(_model(), DATA, EVAL, _cfg(), probes=[NoEvery()])
+
+
+def test_loading_a_state_does_not_alias_it():
+    t = Trainer(_model(), DATA, EVAL, _cfg())
+    t.run(steps=4)
+    state = t.state_dict()
+    n = len(state["record"]["train_loss"])
+    u = Trainer(_model(), DATA, EVAL, _cfg())
+    u.load_state_dict(state)
+    u.run(steps=3)
+    assert len(state["record"]["train_loss"]) == n  # the caller's state is left as it was

@@ -23,7 +23,9 @@ moments are kept or reset, and the learning rate can be re-warmed linearly over 
 
 **Compute.** A training step costs 3× a forward pass, and a forward pass is linear in the number of
 loops (:func:`loopvalley.models.forward_flops`), so a run that switches at step s of S costs
-s·F₁ + (S − s)·F₃ instead of S·F₃.
+s·F₁ + (S − s)·F₃ instead of S·F₃. Compared at *equal compute* (the budget S·F₃ of a Looped run of
+S steps), a SHIFT run that switches at step s may take ⌊(S·F₃ − s·F₁)/F₃⌋ Looped steps after the
+switch (:func:`equal_flop_steps`; :class:`FlopBudget` stops a live run there).
 
 **Theorem 3 (shared river upstream).** At the same weights θ the gradients of Single- and
 Looped-Attn with respect to W_Q and W_K should point the same way early in training, under
@@ -237,10 +239,14 @@ class Snapshots:
 
 
 def switch_from_snapshot(snapshot: Mapping, model_cfg: ModelConfig, train_tokens, eval_sets, train_cfg,
-                         shift_cfg: ShiftConfig | None = None, **trainer_kwargs):
+                         shift_cfg: ShiftConfig | None = None, flop_budget: float | None = None, **trainer_kwargs):
     """Resume a Single run from ``snapshot`` (a :class:`Snapshots` entry at step s), switch to
     Looped-Attn there with ``shift_cfg``'s mechanics, and train to the end. Returns the full record
     (Single's steps ≤ s, then Looped's) — the same run SHIFT would have made had SCP fired at s.
+
+    The end is ``train_cfg``'s horizon (equal steps), or with ``flop_budget`` the last step that
+    keeps the run's total training FLOPs ≤ ``flop_budget`` (equal compute: s + :func:`equal_flop_steps`
+    steps; the cadences stay those of ``train_cfg``).
 
     Introduced in notebooks/07_shift.
     """
@@ -252,7 +258,59 @@ def switch_from_snapshot(snapshot: Mapping, model_cfg: ModelConfig, train_tokens
     trainer = Trainer(model, train_tokens, eval_sets, train_cfg, probes=[ctl], **trainer_kwargs)
     trainer.load_state_dict(copy.deepcopy(snapshot))  # the trainer appends to the record in place
     ctl.switch(trainer)
+    if flop_budget is not None:
+        per_step = train_step_flops(model_cfg, int(model.n_loops), trainer.batch_size * trainer.world_size,
+                                    int(trainer.train_tokens.shape[1]))
+        trainer.total_steps = trainer.step + equal_flop_steps(flop_budget, snapshot["flops"], per_step)
+        trainer.record.meta["total_steps"] = int(trainer.total_steps)
+        trainer.record.meta["flop_budget"] = float(flop_budget)
     return trainer.run()
+
+
+def equal_flop_steps(budget: float, spent: float, per_step: float) -> int:
+    """How many more steps of cost ``per_step`` fit in ``budget`` after ``spent``:
+    ⌊(budget − spent)/per_step⌋ (0 if none; a relative 1e-9 absorbs float summation order).
+
+    For SHIFT at equal compute with Looped's S steps: ⌊(S·F₃ − s·F₁)/F₃⌋ Looped steps after a switch at s.
+
+    Introduced in notebooks/07_shift.
+    """
+    per_step = check_positive("per_step", per_step)
+    return max(0, math.floor((budget - spent) / per_step * (1 + 1e-9) + 1e-9))
+
+
+class FlopBudget:
+    """A trainer probe (every step) that stops training before the step that would take the run's
+    training FLOPs above ``budget``: after step k it asks ``trainer.request_stop()`` when
+    Σ_{j<k} 3·F(n_loops_j) + 3·F(n_loops now) > budget. Put it *after* a :class:`ShiftController` in
+    the probe list so it prices the next step at the loops the controller just set. The trainer's
+    horizon (``total_steps``) must be long enough for the budget to bind.
+
+    Introduced in notebooks/07_shift.
+    """
+
+    name = "flop_budget"
+    every = 1
+
+    def __init__(self, budget: float):
+        self.budget = check_positive("budget", budget)
+        self.spent, self._counted = 0.0, 0
+        self._cost: dict = {}
+
+    def _step_cost(self, trainer, n_loops: int) -> float:
+        if n_loops not in self._cost:
+            self._cost[n_loops] = train_step_flops(trainer.model.cfg, n_loops, trainer.batch_size * trainer.world_size,
+                                                   int(trainer.train_tokens.shape[1]))
+        return self._cost[n_loops]
+
+    def __call__(self, trainer):
+        loops = trainer.record.n_loops_step
+        for n in loops[self._counted:]:  # Σ_j 3·F(n_loops_j) over the steps not yet counted
+            self.spent += self._step_cost(trainer, int(n))
+        self._counted = len(loops)
+        if self.spent + self._step_cost(trainer, int(trainer.model.n_loops)) > self.budget * (1 + 1e-9):
+            trainer.request_stop()
+        return None
 
 
 def rewarmed(lr_fn: Callable[[int], float], start: int, steps: int) -> Callable[[int], float]:

@@ -11,7 +11,9 @@ Probe protocol. A probe is any callable ``probe(trainer) -> dict | None`` with a
 arrays) is appended, with the step, to ``record.probes[name]``. A probe may call
 ``trainer.request_stop()``, set ``trainer.model.n_loops`` or rebuild ``trainer.optimizer``
 (``trainer.build_optimizer()``); the trainer reads all three afresh every step. A probe with
-``state_dict()`` / ``load_state_dict(d)`` has its state saved in checkpoints.
+``state_dict()`` / ``load_state_dict(d)`` has its state saved in checkpoints. A probe on an
+irregular schedule sets ``every = 1``, returns ``None`` off its schedule and keeps the schedule in
+an attribute ``steps`` (sorted steps), which :func:`step_budget` compresses like ``every``.
 
 Introduced in notebooks/04_single_vs_looped.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import copy
 import json
 import math
 import time
@@ -121,7 +124,7 @@ def step_budget(max_steps: int | None):
     """Inside this block every new :class:`Trainer` trains at most ``max_steps`` steps.
 
     A capped run is the same run *compressed in time*: with f = max_steps / total_steps the
-    evaluation cadence and every probe's ``every`` shrink by f (at least 1), so a capped run
+    evaluation cadence, every probe's ``every`` (and ``steps`` schedule) shrink by f (at least 1), so a capped run
     still has about as many evaluation points and probe calls (e.g. Hessian spectra) as the full
     one. ``None`` is no cap. Used by ``python -m loopvalley reproduce --max-steps N`` to run the
     paper-scale experiments on a CPU as a smoke test.
@@ -418,6 +421,8 @@ class Trainer:
         )
         for p in self.probes:
             p.every = max(1, int(round(p.every * f)))
+            if getattr(p, "steps", None) is not None:  # an explicit schedule is compressed the same way
+                p.steps = tuple(sorted({int(round(s * f)) for s in p.steps}))
         self.total_steps = budget
 
     # -- bookkeeping ------------------------------------------------------------------------------
@@ -617,7 +622,7 @@ class Trainer:
         self._wall, self._flops = state["wall"], state["flops"]
         self._evaluated_at = state["evaluated_at"]
         self._probed_at = dict(state["probed_at"])
-        self.record = RunRecord.from_dict(state["record"])
+        self.record = RunRecord.from_dict(copy.deepcopy(state["record"]))  # never append to the caller's lists
         for p in self.probes:
             if hasattr(p, "load_state_dict") and p.name in state["probe_states"]:
                 p.load_state_dict(state["probe_states"][p.name])

@@ -124,7 +124,7 @@ def plot_ablation(table, grid, metrics=("switch_step", "f1_gap", "transient_drop
     Introduced in notebooks/07_shift.
     """
     titles = {"switch_step": "switch step", "f1_gap": "SHIFT − Looped final acc (points)",
-              "flops_ratio": "FLOPs to target / Looped's", "wall_ratio": "wall-clock to target / Looped's",
+              "flops_ratio": "FLOPs to target / Looped's run", "wall_ratio": "wall-clock to target / Looped's run",
               "transient_drop": "drop after switch (points)"}
     cmaps = {"switch_step": "viridis", "f1_gap": "RdYlGn", "flops_ratio": "RdYlGn_r", "wall_ratio": "RdYlGn_r",
              "transient_drop": "Reds"}
