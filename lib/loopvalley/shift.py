@@ -212,11 +212,24 @@ class ShiftController:
             trainer.lr_fn = rewarmed(trainer.lr_fn, self.switch_step, c.rewarmup_steps)
 
     def state_dict(self) -> dict:
-        return {"history": self.history, "switch_step": self.switch_step}
+        """History, switch step and the partly filled check window (so a resume mid-window is exact)."""
+        return {
+            "history": {k: list(v) for k, v in self.history.items()},
+            "switch_step": self.switch_step,
+            "window": {"loss": list(self._win_loss), "gnorm": list(self._win_gnorm),
+                       "gsum": None if self._win_gsum is None else self._win_gsum.tolist(),
+                       "dtype": None if self._win_gsum is None else str(self._win_gsum.dtype).split(".")[-1]},
+            "seen_step": self._seen_step,
+        }
 
     def load_state_dict(self, d: Mapping) -> None:
         self.history = {k: list(v) for k, v in d["history"].items()}
         self.switch_step = d["switch_step"]
+        w = d.get("window")
+        if w is not None:
+            self._win_loss, self._win_gnorm = list(w["loss"]), list(w["gnorm"])
+            self._win_gsum = None if w["gsum"] is None else torch.tensor(w["gsum"], dtype=getattr(torch, w["dtype"]))
+            self._seen_step = d["seen_step"]
 
 
 class Snapshots:
