@@ -266,9 +266,34 @@ def test_bad_input_raises_value_error_naming_the_parameter(looped):
         hs.spectral_entropy([])
     with pytest.raises(ValueError, match="every must be"):
         hs.SpectrumProbe(every=0)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        hs.SpectrumProbe(steps=(0, 10, 10))
+    with pytest.raises(ValueError, match="steps must be an integer"):
+        hs.SpectrumProbe(steps=(0, -5))
 
 
 # -- tracking during training ----------------------------------------------------------------------
+
+
+def test_probe_schedule_is_dense_early_and_scales_with_the_run():
+    assert hs.probe_schedule(600) == (0, 5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320, 440, 600)
+    s = hs.probe_schedule(1200)
+    assert s[:3] == (0, 10, 20) and s[-1] == 1200 and len(s) == 15
+    short = hs.probe_schedule(60)  # rounding merges the earliest steps; ends stay
+    assert short[0] == 0 and short[-1] == 60 and list(short) == sorted(set(short))
+    with pytest.raises(ValueError, match="max_steps"):
+        hs.probe_schedule(0)
+
+
+def test_step_budget_compresses_a_probe_schedule():
+    from loopvalley.train import Trainer, TrainConfig, step_budget
+
+    data = torch.randint(0, 3, (64, 6), generator=torch.Generator().manual_seed(0))
+    probe = hs.SpectrumProbe(steps=(0, 10, 20, 40), params="attention")
+    with step_budget(10):
+        t = Trainer(tiny(d=4, T=6)[0], data, None, TrainConfig(batch_size=16, max_steps=40), probes=[probe])
+    assert probe.steps == (0, 2, 5, 10) and probe.every == 1
+    assert t.run().probes["spectrum"]["step"] == [0, 2, 5, 10]
 
 
 def test_spectrum_probe_records_spectra_during_training():
@@ -284,6 +309,11 @@ def test_spectrum_probe_records_spectra_during_training():
     assert all(len(e) == 64 for e in rows["eigenvalues"])  # 4 d² = 64 attention weights
     steps, spectra = hs.record_spectra(rec)
     assert rows["kappa_valley"][-1] == pytest.approx(hs.spectrum_summary(spectra[-1])["kappa_valley"])
+    # an explicit schedule: spectra at those steps only, plus the trainer's final call
+    sched = hs.SpectrumProbe(steps=(0, 1, 3, 7), params="attention", name="sched")
+    assert sched.every == 1
+    rec = Trainer(tiny(d=4, T=6)[0], data, None, cfg, probes=[sched]).run()
+    assert rec.probes["sched"]["step"] == [0, 1, 3, 7, 10]
     # the large-model path: Lanczos top-k plus an SLQ density
     big = hs.SpectrumProbe(every=5, dense_max=10, top_k=3, slq_vectors=2, slq_steps=10, name="big")
     rec = Trainer(tiny()[0], data, None, cfg, probes=[big]).run()

@@ -155,11 +155,26 @@ def test_run_pair_end_to_end_tiny():
         train=replace(p.train, max_steps=40, eval_every=10, probe_batch_size=8, warmup_steps=0),
         n_train=128,
         n_test=32,
-        probe_every=10,
+        probe_steps=(0, 2, 5, 10, 20, 35),
     )
     runs = hd.run_pair(tiny, seed=0)
     for name in ("single", "looped"):
         rows = runs[name].probes["spectrum"]
-        assert rows["step"] == [0, 10, 20, 30, 40] and len(rows["eigenvalues"][0]) == 64
+        assert rows["step"] == [0, 2, 5, 10, 20, 35, 40] and len(rows["eigenvalues"][0]) == 64  # + the final call
     claims = hd.hessian_claims({0: runs}, "ci")
     assert all(isinstance(c.holds, bool) and c.measured for c in claims)
+    acc = hd.final_accuracies(runs)
+    for c in claims:  # every claim reports the runs' complex-split accuracies
+        assert c.measured["complex_acc_looped"]["mean"] == pytest.approx(acc["looped"])
+        assert c.measured["complex_acc_single"]["mean"] == pytest.approx(runs["single"].eval_acc["complex"][-1])
+
+
+def test_preset_probes_densely_early_about_15_times():
+    for scale in ("ci", "small", "paper"):
+        p = hd.preset(scale)
+        steps = np.array(p.probe_steps)
+        assert steps[0] == 0 and steps[-1] == p.train.max_steps and 13 <= len(steps) <= 16
+        assert (np.diff(steps) > 0).all()
+        assert (steps <= p.train.max_steps // 12).sum() >= 6  # ≥ 6 spectra in the first 1/12 of training
+        assert np.diff(steps)[-1] > 10 * np.diff(steps)[0]  # sparse late
+    assert hd.final_accuracies(paper_like_runs()[0]) is None  # spectra-only records: no accuracies

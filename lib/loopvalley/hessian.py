@@ -793,8 +793,11 @@ def spectrum_summary(eigs, eps_rel: float = 1e-3, tau_rel: float = 1e-2) -> dict
 
 @dataclass
 class SpectrumProbe:
-    """A trainer probe (``probe(trainer) -> dict``) that records the Hessian spectrum of the
-    training loss on ``trainer.probe_batch`` every ``every`` steps.
+    """A trainer probe (``probe(trainer) -> dict | None``) that records the Hessian spectrum of the
+    training loss on ``trainer.probe_batch`` every ``every`` steps, or at the steps of an explicit
+    schedule ``steps`` (a sorted tuple; e.g. :func:`probe_schedule`, dense early and sparse late).
+    With a schedule the probe sets ``every = 1`` and returns ``None`` (nothing recorded) off the
+    schedule, except at the trainer's final call at the end of training.
 
     When the Hessian has at most ``dense_max`` dimensions it stores the full spectrum
     (``eigenvalues``, ascending, from ``torch.linalg.eigvalsh`` of the dense Hessian); otherwise
@@ -806,7 +809,8 @@ class SpectrumProbe:
     Introduced in notebooks/05_hessian_dynamics.
     """
 
-    every: int = 50  # steps between spectra
+    every: int = 50  # steps between spectra (ignored, set to 1, when ``steps`` is given)
+    steps: tuple | None = None  # explicit schedule: the steps to probe at (sorted, distinct, >= 0)
     top_k: int = 10  # eigenvalues from Lanczos when the Hessian is too large for dense
     dense_max: int = 4000  # use the dense Hessian up to this many parameters
     params: object = None  # parameter blocks (see select_params); None = all
@@ -822,13 +826,20 @@ class SpectrumProbe:
 
     def __post_init__(self):
         check_int("every", self.every, 1)
+        if self.steps is not None:
+            self.steps = tuple(check_int("steps", s, 0) for s in self.steps)
+            if not self.steps or any(a >= b for a, b in zip(self.steps, self.steps[1:])):
+                raise ValueError(f"steps must be a non-empty, strictly increasing schedule, got {self.steps!r}")
+            self.every = 1  # the trainer offers every step; __call__ keeps the scheduled ones
         check_int("top_k", self.top_k, 1)
         check_int("dense_max", self.dense_max, 0)
         thresholds([1.0], self.eps_rel, self.tau_rel)  # validates the pair
         check_int("slq_vectors", self.slq_vectors, 1)
         check_int("slq_steps", self.slq_steps, 1)
 
-    def __call__(self, trainer) -> dict:
+    def __call__(self, trainer) -> dict | None:
+        if self.steps is not None and int(trainer.step) not in self.steps and not trainer.done:
+            return None  # off the schedule (the final call at the end of training always records)
         t0 = time.perf_counter()
         loss_fn = self.loss_fn or getattr(trainer, "loss_fn", None)
         if loss_fn is None:
@@ -854,6 +865,23 @@ class SpectrumProbe:
         out["n_hvp"] = H.n_hvp
         out["seconds"] = time.perf_counter() - t0
         return out
+
+
+def probe_schedule(max_steps: int, base=(0, 5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320, 440, 600),
+                   base_steps: int = 600) -> tuple:
+    """A probe schedule dense early and sparse late: ``base`` (steps of a ``base_steps``-step run,
+    spaced roughly geometrically: every 5 steps up to 20, then ×1.33–1.5) scaled to ``max_steps``,
+    rounded, duplicates dropped; always starts at 0 and ends at ``max_steps``. Early training
+    changes fastest (the simple patterns are fitted in the first few dozen steps), so that is where
+    the probes go.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    max_steps = check_int("max_steps", max_steps, 1)
+    base_steps = check_int("base_steps", base_steps, 1)
+    f = max_steps / base_steps
+    out = {0, max_steps} | {min(max_steps, int(round(s * f))) for s in base}  # s · max_steps / base_steps
+    return tuple(sorted(out))
 
 
 def record_spectra(record, name: str = "spectrum") -> tuple[np.ndarray, list]:
