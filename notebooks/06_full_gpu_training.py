@@ -48,9 +48,10 @@ import torch
 
 from loopvalley.claims import assert_verdicts
 from loopvalley.cli_train import run_training
-from loopvalley.distributed import cost_ratio, measure_throughput, scale_claims, throughput_table
+from loopvalley.distributed import measure_throughput, scale_claims, throughput_table
 from loopvalley.experiments.hessian_dynamics import preset as hessian_preset
 from loopvalley.plots.dynamics import plot_split_curves
+from loopvalley.plots.gpu import plot_cost_ratio
 from loopvalley.presets import apply_overrides, describe, load_shipped_records, preset, results_dir, scale_table
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
@@ -108,19 +109,9 @@ for s in ("ci", "small", "paper"):
 # the cheap model first, pay for loops only when they help.
 
 # %%
-fig, ax = plt.subplots(figsize=(6.5, 3.4))
-scales = ("ci", "small", "paper")
-for i, s in enumerate(scales):
-    p = preset("looped", s)
-    cr = cost_ratio(p.model, p.train.batch_size, p.data.markov.seq_len, p.model.n_loops)
-    single = [r for r in rows if r["scale"] == s and r["model"] == "single"][0]["forward_gflops"]
-    ax.bar(i - 0.18, single, 0.36, color="tab:blue", label="Single-Attn" if i == 0 else None)
-    ax.bar(i + 0.18, single * cr["ratio"], 0.36, color="tab:orange", label="Looped-Attn (3 loops)" if i == 0 else None)
-    ax.text(i + 0.18, single * cr["ratio"], f"{cr['ratio']:.3f}×", ha="center", va="bottom", fontsize=8)
+fig, ratios = plot_cost_ratio(rows)
+for s, cr in ratios.items():
     print(f"{s:5s}: looped/single = {cr['ratio']:.4f} (ideal 3, readout share {cr['readout_share']:.4f})")
-ax.set(xticks=range(3), xticklabels=scales, yscale="log", ylabel="GFLOP per forward pass (one batch)",
-       title="Looped-Attn costs 3× Single-Attn, less the readout")
-ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
