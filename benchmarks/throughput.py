@@ -7,7 +7,7 @@
 Times the real training step of :class:`loopvalley.distributed.AcceleratedTrainer` (bf16 autocast on
 a GPU, float32 on a CPU) on random tokens of each preset's shape, and prints tokens/s, achieved
 TFLOP/s (a step = 3 × :func:`loopvalley.models.forward_flops`), the fraction of the card's dense
-bf16 peak (GPU only; table in ``loopvalley.distributed.PEAK_BF16_TFLOPS``, or ``--peak-tflops``),
+bf16 peak (GPU only; table ``PEAK_BF16_TFLOPS`` below, or ``--peak-tflops``),
 and Looped/Single side by side: the measured time ratio next to the FLOP ratio (the ideal 3× less
 the readout's share). The toy models are tiny, so on a GPU the step is dominated by kernel-launch
 and Python overhead and the time ratio sits far below 3×; that is the finding, not a bug.
@@ -21,12 +21,112 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
+# Dense bf16 tensor-core peak (TFLOP/s, no sparsity) by device-name substring; the longest match wins.
+PEAK_BF16_TFLOPS = {
+    "H200": 989.0,
+    "H100": 989.0,  # SXM
+    "H100 PCIe": 756.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+}
+
+
+def peak_bf16_flops(device_name: str | None = None, override_tflops: float | None = None) -> float | None:
+    """The card's dense bf16 peak in FLOP/s: ``override_tflops`` if given, else the longest
+    :data:`PEAK_BF16_TFLOPS` key contained in ``device_name`` (``None`` if unknown or on a CPU)."""
+    if override_tflops is not None:
+        return float(override_tflops) * 1e12
+    if not device_name:
+        return None
+    hits = [k for k in PEAK_BF16_TFLOPS if k.lower() in device_name.lower()]
+    return PEAK_BF16_TFLOPS[max(hits, key=len)] * 1e12 if hits else None
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def measure_throughput(model: str = "looped", scale: str | None = None, *, compile: bool = False, steps: int = 20,
+                       warmup: int = 3, device: str = "auto", amp: str = "auto", batch_size: int | None = None,
+                       peak_tflops: float | None = None, seed: int = 0) -> dict:
+    """Time ``steps`` training steps of the ``model`` preset at ``scale`` (after ``warmup`` steps).
+
+    Runs the real :class:`AcceleratedTrainer` step (forward under autocast, backward, AdamW) on
+    random tokens of the preset's shape. Returns ``{"model", "scale", "mode" ("eager"/"compiled"),
+    "device", "amp", "batch", "seq_len", "d_model", "n_loops", "step_ms", "tokens_per_s",
+    "flops_per_step", "flops_per_s", "peak_flops", "mfu"}``; FLOPs count a training step as
+    3 × :func:`loopvalley.models.forward_flops`. ``mode`` is "eager" when compiling failed.
+
+    """
+    from loopvalley._validate import check_int
+    from loopvalley.distributed import AcceleratedTrainer, DistInfo
+    from loopvalley.models import build_model, forward_flops
+    from loopvalley.presets import preset
+    from loopvalley.train import TrainConfig, resolve_device
+
+    check_int("steps", steps, 1)
+    check_int("warmup", warmup, 0)
+    p = preset(model if model != "shift" else "single", scale)
+    B = check_int("batch_size", batch_size, 1) if batch_size is not None else p.train.batch_size
+    T = p.data.markov.seq_len
+    dev = resolve_device(device)
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(p.model.vocab_size, (B * (warmup + steps), T), generator=g)  # (N, T)
+    cfg = TrainConfig.from_dict({**p.train.to_dict(), "batch_size": B, "max_steps": warmup + steps,
+                                 "eval_every": 10**9, "device": dev.type, "progress": False})
+    net = build_model(p.model, torch.Generator().manual_seed(seed))
+    tr = AcceleratedTrainer(net, tokens, None, cfg, amp=amp, compile=compile, dist=DistInfo())
+    for _ in range(warmup):
+        tr.train_step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        tr.train_step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    dt = (time.perf_counter() - t0) / steps
+    fl = 3.0 * forward_flops(p.model, p.model.n_loops, B, T)
+    name = device_name(dev)
+    peak = peak_bf16_flops(name if dev.type == "cuda" else None, peak_tflops)
+    return {
+        "model": model, "scale": p.scale, "mode": "compiled" if tr.compiled else "eager", "device": name,
+        "amp": tr.amp, "batch": B, "seq_len": T, "d_model": p.model.d_model, "n_loops": p.model.n_loops,
+        "step_ms": 1e3 * dt, "tokens_per_s": B * T / dt, "flops_per_step": fl, "flops_per_s": fl / dt,
+        "peak_flops": peak, "mfu": (fl / dt / peak) if peak else None,
+    }
+
+
+def throughput_table(rows) -> str:
+    """A Markdown table of :func:`measure_throughput` rows, with the looped/single time ratio
+    beside the FLOP ratio (≈ the ideal 3× minus the readout's share)."""
+    by = {(r["scale"], r["mode"], r["model"]): r for r in rows}
+    lines = ["| scale | mode | model | batch×T | step (ms) | tokens/s | TFLOP/s | % of bf16 peak | looped/single time | FLOP ratio (ideal 3) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = flop_ratio = ""
+        single = by.get((r["scale"], r["mode"], "single"))
+        if r["model"] == "looped" and single is not None:
+            ratio = f"{r['step_ms'] / single['step_ms']:.2f}×"
+            flop_ratio = f"{r['flops_per_step'] / single['flops_per_step']:.2f}×"
+        mfu = f"{100 * r['mfu']:.2f}" if r.get("mfu") else "–"
+        lines.append(
+            f"| {r['scale']} | {r['mode']} | {r['model']} | {r['batch']}×{r['seq_len']} | {r['step_ms']:.2f} | "
+            f"{r['tokens_per_s']:,.0f} | {r['flops_per_s'] / 1e12:.4f} | {mfu} | {ratio} | {flop_ratio} |"
+        )
+    return "\n".join(lines)
+
+
+
 
 def main(argv=None) -> int:
-    import torch
-
-    from loopvalley.distributed import measure_throughput, throughput_table
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scales", nargs="+", choices=("ci", "small", "paper"), default=None,
                     help="default: ci small, plus paper when CUDA is available")

@@ -1,65 +1,142 @@
-"""Training speed of Single-Attn vs Looped-Attn, measured side by side in one run.
+"""Training speed, measured side by side in one run: Single vs Looped, and seeds trained together.
 
-Prints steps/s and tokens/s for both and their ratio beside the ideal 3× (one attention pass vs
-three; embedding and readout are shared, so the FLOP ratio is slightly below 3). The two models
-alternate in short blocks so that background load hits both alike.
+    python benchmarks/train_speed.py [--scale ci|small] [--seeds 5] [--steps 60]
+    python benchmarks/train_speed.py --reproduce      # also time `reproduce --scale small` end to end
 
-    python benchmarks/train_speed.py [--scale ci|small|paper] [--steps 200] [--block 20]
+1. **Single vs Looped** — seconds per training step of both (one thread), alternating in short
+   blocks so background load hits both alike, beside the FLOP ratio (the ideal 3× less the readout).
+2. **Seeds together** — ``--seeds`` Looped-Attn runs of ``--steps`` training steps each (data
+   sampled beforehand, no evaluation: the same work for all three), three ways:
+   - *sequential*: one after the other in this process, one thread;
+   - *stacked*: all seeds in one batched model (``torch.func.stack_module_state`` + ``vmap`` over a
+     functional forward on the explicit attention path — the fused CPU kernel has no batching rule),
+     one thread (training steps only: the stacking is measured, not used);
+   - *processes*: :func:`loopvalley.parallel.map_seeds`, one worker per core, one thread each —
+     what the experiments use.
+   The three are timed back to back twice and the best of each is printed, with speed-ups over
+   sequential. Results of *processes* are checked to equal *sequential* bit for bit.
+3. With ``--reproduce``: the wall-clock time of ``python -m loopvalley reproduce --scale small``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
+from dataclasses import replace
+from functools import partial
 
 import torch
+import torch.nn.functional as F
 
-from loopvalley.experiments.sample_dynamics import settings
-from loopvalley.markov import make_markov_data
-from loopvalley.models import forward_flops, looped_attn, single_attn
-from loopvalley.train import Trainer
+from loopvalley.arms import build_arm
+from loopvalley.compute import train_step_flops
+from loopvalley.parallel import default_workers, map_seeds
+from loopvalley.presets import markov_run
+from loopvalley.train import Trainer, next_token_loss
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scale", choices=("ci", "small", "paper"), default=None)
-    p.add_argument("--steps", type=int, default=200, help="timed steps per model")
-    p.add_argument("--block", type=int, default=20, help="steps per alternating block")
-    p.add_argument("--threads", type=int, default=1)
-    a = p.parse_args(argv)
-    torch.set_num_threads(a.threads)
-    s = settings(a.scale)
-    data = make_markov_data(s.markov, s.n_train, 64, torch.Generator().manual_seed(0))
-    cfg = s.train
-    trainers = {
-        "Single-Attn": Trainer(single_attn(s.model, torch.Generator().manual_seed(0)), data.train, {}, cfg),
-        f"Looped-Attn ({s.n_loops})": Trainer(looped_attn(s.model, s.n_loops, torch.Generator().manual_seed(0)), data.train, {}, cfg),
-    }
-    for t in trainers.values():  # warm up
-        for _ in range(5):
-            t.train_step()
-    secs = {k: 0.0 for k in trainers}
-    done = 0
-    while done < a.steps:
-        n = min(a.block, a.steps - done)
-        for k, t in trainers.items():
+def _train_steps(job, run, steps: int) -> tuple:
+    """``steps`` Looped-Attn training steps on one seed's training set (no evaluation): the part that
+    the three ways share. Returns the losses and the seconds the steps took."""
+    seed, tokens = job
+    trainer = Trainer(build_arm("looped", run, seed), tokens, None, replace(run.train, seed=seed, max_steps=steps))
+    t0 = time.perf_counter()
+    losses = [trainer.train_step() for _ in range(steps)]
+    return losses, time.perf_counter() - t0
+
+
+def single_vs_looped(run, steps: int, block: int) -> None:
+    data = run.data.sample(0)
+    t = {}
+    trainers = {a: Trainer(build_arm(a, run, 0), data.train, None, replace(run.train, max_steps=10**6, progress=False))
+                for a in ("single", "looped")}
+    t = {a: 0.0 for a in trainers}
+    for _ in range(max(1, steps // block)):
+        for a, tr in trainers.items():
             t0 = time.perf_counter()
-            for _ in range(n):
-                t.train_step()
-            secs[k] += time.perf_counter() - t0
-        done += n
-    B, T = cfg.batch_size, s.markov.seq_len
-    print(f"scale={a.scale or 'default'}  device={next(iter(trainers.values())).device}  "
-          f"batch={B}  length={T}  d_model={s.model.d_model}  threads={a.threads}")
-    rate = {}
-    for k in trainers:
-        rate[k] = a.steps / secs[k]
-        print(f"{k:18s} {rate[k]:8.1f} steps/s  {rate[k] * B * T:10.0f} tokens/s")
-    single, looped = list(rate)
-    flop_ratio = forward_flops(s.model, s.n_loops, B, T) / forward_flops(s.model, 1, B, T)
-    print(f"time ratio Looped/Single: {rate[single] / rate[looped]:.2f}x   "
-          f"(ideal {s.n_loops}x: attention cost linear in loops; FLOP ratio {flop_ratio:.2f}x)")
+            for _ in range(block):
+                tr.train_step()
+            t[a] += time.perf_counter() - t0
+    n = max(1, steps // block) * block
+    fl = {a: train_step_flops(run.model, 1 if a == "single" else run.n_loops, run.train.batch_size, run.data.markov.seq_len)
+          for a in trainers}
+    print(f"1. Single {1e3 * t['single'] / n:.2f} ms/step, Looped {1e3 * t['looped'] / n:.2f} ms/step: "
+          f"Looped/Single time {t['looped'] / t['single']:.2f}× (FLOP ratio {fl['looped'] / fl['single']:.2f}×, ideal 3×)")
+
+
+def stacked_steps(run, seeds, data, steps: int) -> float:
+    """Seconds for ``steps`` training steps of all seeds stacked into one vmapped model."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    models = [build_arm("looped", run, s) for s in seeds]
+    for m in models:
+        m.backend = "math"
+    base = build_arm("looped", run, seeds[0]).to("meta")
+    base.backend = "math"
+    params, buffers = stack_module_state(models)
+    params = {k: torch.nn.Parameter(v) for k, v in params.items()}
+    opt = torch.optim.AdamW(params.values(), lr=run.train.lr)
+    B = run.train.batch_size
+
+    def loss_one(p, b, x):
+        return next_token_loss(lambda t: functional_call(base, (p, b), (t,)), x)
+
+    t0 = time.perf_counter()
+    for k in range(steps):
+        x = torch.stack([d[(k * B) % (d.shape[0] - B):][:B] for d in data])  # (S, B, T)
+        opt.zero_grad()
+        vmap(loss_one)(params, buffers, x).sum().backward()  # Σ_s L_s: each seed's own gradient
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def seeds_together(run, n_seeds: int, steps: int) -> None:
+    seeds = list(range(n_seeds))
+    jobs = [(s, run.data.sample(s).train) for s in seeds]  # each seed's training set, sampled once
+    workers = default_workers(n_seeds)
+    best = {"sequential": float("inf"), "stacked": float("inf"), "processes": float("inf")}
+    fn = partial(_train_steps, run=run, steps=steps)
+    for _ in range(2):
+        t0 = time.perf_counter()
+        seq = [fn(j)[0] for j in jobs]
+        best["sequential"] = min(best["sequential"], time.perf_counter() - t0)
+        best["stacked"] = min(best["stacked"], stacked_steps(run, seeds, [t for _, t in jobs], steps))
+        t0 = time.perf_counter()
+        par = [r[0] for r in map_seeds(fn, jobs, workers=workers)]  # wall clock, worker start-up included
+        best["processes"] = min(best["processes"], time.perf_counter() - t0)
+    assert par == seq, "processes must equal sequential training bit for bit"
+    per = {k: v / (steps * n_seeds) for k, v in best.items()}
+    print(f"2. {n_seeds} seeds × {steps} Looped steps (batch {run.train.batch_size}), seconds per training step per seed:")
+    for k, v in per.items():
+        extra = f" ({workers} workers, wall clock incl. start-up)" if k == "processes" else ""
+        print(f"   {k:10s} {1e3 * v:6.2f} ms  speed-up {per['sequential'] / v:4.2f}×{extra}")
+    print("   processes == sequential bit for bit: yes")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", choices=("ci", "small"), default="small")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--block", type=int, default=20)
+    ap.add_argument("--reproduce", action="store_true", help="also time reproduce --scale small (≈ 20 min)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    run = markov_run(args.scale)
+    print(f"scale {args.scale}: d_model {run.model.d_model}, T {run.data.markov.seq_len}, batch {run.train.batch_size}; "
+          f"{os.cpu_count()} CPUs, torch {torch.__version__}")
+    single_vs_looped(run, 3 * args.steps, args.block)
+    seeds_together(run, args.seeds, args.steps)
+    if args.reproduce:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "loopvalley", "reproduce", "--scale", "small", "--out",
+                        "runs/bench_reproduce", "--quiet"], check=True)
+        print(f"3. reproduce --scale small: {time.perf_counter() - t0:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -21,27 +21,45 @@
 # maths down, and shows *why* it grades difficulty: on simple sequences, counting tokens is
 # nearly as good as knowing the chain; on complex ones, only a predictor that reads the
 # **transitions** in context comes close. That is exactly the line between what one attention
-# layer can do and what a looped layer can do (notebook 04). Runs in about 10 s at the CI scale.
+# layer can do and what a looped layer can do (notebook 04). You will compute the IC of a sequence
+# by hand and write the counting predictor yourself. The setup cell prints the measured run time at
+# each scale.
+#
+# **Run the setup cell first — it is not optional.** It defines `scale` (the size switch every
+# later cell reads) and the seeded generator `g`, and sets the figure style. On Colab it also
+# installs the package.
 
 # %% tags=["skip-colab"]
-# Setup (skippable): on Colab, install the package; then seed everything.
+# Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
+# shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
+# unless RECOMPUTE is True.
+SCALE = "ci"        # ci | small | paper
+RECOMPUTE = False   # True: train at SCALE here instead of loading shipped records
 import sys
 IN_COLAB = "google.colab" in sys.modules
 if IN_COLAB:
-    # %pip install -q "loopvalley @ git+https://github.com/loopvalley/loopvalley"
+    # %pip install -q "loopvalley @ git+https://github.com/loopvalley/loopvalley@v0.2.0"
     pass
 # %matplotlib inline
 from loopvalley.notebook import setup
-scale, g = setup(seed=0)
+scale, g = setup(seed=0, scale=SCALE, chapter="03_markov_language")   # prints the expected run time of this notebook at each scale
+
+# %% [markdown]
+# Nothing here is trained: the language is sampled in a fraction of a second at every scale, so no
+# figure is loaded from shipped records (`RECOMPUTE` changes nothing). The scale sets the sample
+# sizes of the language every Markov chapter trains on:
 
 # %%
+import math
+from dataclasses import replace
+
+import numpy as np
 import torch
 
-from loopvalley.experiments.sample_dynamics import settings
+from loopvalley.exercises import check_unigram_predictive
 from loopvalley.markov import (
     ic_profile,
     information_content,
-    make_markov_data,
     predictive,
     sample_language,
     sequence_metrics,
@@ -49,9 +67,10 @@ from loopvalley.markov import (
     surprisal,
 )
 from loopvalley.plots.dynamics import plot_ic_distribution, plot_ic_profile, plot_references, plot_sequences
+from loopvalley.presets import markov_run
 from loopvalley.widgets.dynamics import markov_widget
 
-s = settings(scale)
+s = markov_run(scale).data  # the language sample every Markov chapter trains on (loopvalley.presets)
 cfg = s.markov
 print(f"scale = {scale}: V = {cfg.vocab_size} tokens, T = {cfg.seq_len}, alpha = {cfg.alpha}, "
       f"{s.n_train} training sequences, {s.n_test} test sequences per split")
@@ -60,7 +79,8 @@ print(f"scale = {scale}: V = {cfg.vocab_size} tokens, T = {cfg.seq_len}, alpha =
 # ## 1. The generator: every sequence has its own chain
 #
 # A sequence $x_1 \dots x_T$ over $V$ tokens is produced by a first-order Markov chain that is
-# drawn **for that sequence alone**:
+# drawn **for that sequence alone** (the transition matrix $P$, its stationary distribution $\pi$,
+# $V$, $T$ and the other symbols: see the [glossary](00_start_here.ipynb#Glossary)):
 #
 # $$
 # P(\cdot \mid i) \sim \mathrm{Dirichlet}(\alpha, \dots, \alpha)\ \ (i = 1..V), \qquad
@@ -77,7 +97,7 @@ print(f"scale = {scale}: V = {cfg.vocab_size} tokens, T = {cfg.seq_len}, alpha =
 # test sets. Everything random goes through one explicit `torch.Generator`.
 
 # %%
-data = make_markov_data(cfg, s.n_train, s.n_test, torch.Generator().manual_seed(1000))
+data = s.sample(0)  # seed 0's sample: make_markov_data(cfg, n_train, n_test, seeds.data_generator(0))
 P0 = data.P["train"][0]
 print("first training sequence:", "".join(map(str, data.train[0].tolist())))
 print("its chain P (rows = current token):\n", P0.numpy().round(2))
@@ -105,16 +125,53 @@ print("its stationary distribution pi:", stationary(P0[None])[0].numpy().round(2
 # equals me" (an induction head). One pass of attention cannot compose the two; a layer applied
 # three times can (loop 1 copies the previous token, loop 2 matches on it — notebook 04 shows the
 # attention maps).
+#
+# ### Exercise — the counting predictor
+#
+# Write the in-context unigram predictor. `tokens` has shape `(n, T)` (integer token ids); return,
+# for every sequence and every position $t = 1..T-1$, the distribution of the *next* token $x_{t+1}$
+# computed from $x_1..x_t$ only: shape `(n, T−1, V)`. (Hint: `torch.nn.functional.one_hot` and a
+# cumulative sum.) The checker tries a constant sequence, a vocabulary with tokens that never
+# appear, a strong prior and the shortest sequences, and says what is wrong.
+
+# %%
+def unigram_predictive(tokens, alpha, vocab_size):
+    # YOUR CODE HERE: p(x_{t+1} = j | x_1..x_t) = (N_t(j) + α) / (t + V·α),  shape (n, T−1, V)
+    raise NotImplementedError
+
+
+unigram_predictive = check_unigram_predictive(unigram_predictive)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# import torch.nn.functional as F
+#
+# def unigram_predictive(tokens, alpha, vocab_size):
+#     counts = F.one_hot(tokens, vocab_size).double().cumsum(1)[:, :-1]   # N_t(j) for t = 1..T−1: (n, T−1, V)
+#     t = torch.arange(1, tokens.shape[1], dtype=torch.float64)[None, :, None]
+#     return (counts + alpha) / (t + vocab_size * alpha)
+# ```
+# </details>
+#
+# **Predict:** on the deterministic cycle $0 \to 1 \to 2 \to 0 \to \dots$, after seeing
+# $x_1..x_7 = 0, 1, 2, 0, 1, 2, 0$, where does each predictor put its mass for $x_8$ (the truth is 1)?
 
 # %%
 x = torch.tensor([[0, 1, 2, 0, 1, 2, 0, 1]])  # a cycle 0 → 1 → 2 → 0
-for kind in ("unigram", "bigram"):
-    p = predictive(x, kind, alpha=cfg.alpha, vocab_size=3)[0, -1]  # p(x_8 | x_1..x_7)
-    print(f"{kind:8s} p(x_8 | {x[0, :-1].tolist()}) = {p.numpy().round(2)}   (truth: x_8 = {int(x[0, -1])})")
+preds = {"unigram (yours)": unigram_predictive(x, cfg.alpha, 3),
+         "bigram": predictive(x, "bigram", alpha=cfg.alpha, vocab_size=3)}
+for kind, p in preds.items():
+    print(f"{kind:16s} p(x_8 | {x[0, :-1].tolist()}) = {p[0, -1].numpy().round(2)}   (truth: x_8 = {int(x[0, -1])})")
 
 # %% [markdown]
-# On a deterministic cycle the unigram predictor is stuck at chance, while the bigram predictor
-# already puts most of its mass on the right token (it has seen $0 \to 1$ twice).
+# <details><summary>Answer</summary>
+#
+# The unigram predictor is stuck near chance: every token is about equally frequent in a cycle, so
+# counting says nothing. The bigram predictor already puts most of its mass on the right token: it
+# has seen $0 \to 1$ twice, and nothing else after a 0.
+# </details>
 #
 # ## 3. Information content: the part of a sequence that lives in its transitions
 #
@@ -125,6 +182,21 @@ for kind in ("unigram", "bigram"):
 # \boxed{\ \mathrm{IC}(x) \;=\; \frac{1}{T-1}\sum_{t=2}^{T} \log \frac{P(x_t \mid x_{t-1})}{\pi(x_t)}\ }
 # $$
 #
+# The formula by hand, for the first training sequence, against the library:
+
+# %%
+xs1, P1, pi1 = data.train[0].tolist(), data.P["train"][0], data.pi["train"][0]  # one sequence, its chain
+T = len(xs1)
+total = 0.0
+for t in range(1, T):  # the maths' t = 2..T (Python counts from 0)
+    total += math.log(P1[xs1[t - 1], xs1[t]] / pi1[xs1[t]])  # log P(x_t | x_{t−1}) / π(x_t)
+ic_by_hand = total / (T - 1)  # the mean over the T − 1 transitions
+ic_lib = information_content(data.train[:1], P1[None], pi1[None])[0]
+torch.testing.assert_close(torch.tensor(ic_by_hand, dtype=torch.float64), ic_lib)
+torch.testing.assert_close(ic_lib, data.ic["train"][0])
+print(f"IC of the first training sequence: {ic_by_hand:.4f} nats/token (by hand = library = the stored value)")
+
+# %% [markdown]
 # Two facts make this the right grade for our question:
 #
 # 1. **It is a loss gap.** $\mathrm{IC}(x) = \ell_\pi(x) - \ell_P(x)$: the per-token loss of the best
@@ -146,53 +218,110 @@ loss_pi = -torch.log(data.pi["train"][rows, y]).mean(1)  # ℓ_π(x) over t = 2.
 loss_P = sequence_metrics(predictive(data.train, "bayes", data.P["train"]), data.train)["loss"]  # ℓ_P(x)
 gap = (loss_pi - loss_P - data.ic["train"]).abs().max()
 print(f"max |ℓ_pi − ℓ_P − IC| over {len(y)} sequences: {float(gap):.1e}")
+print(f"sequences with IC < 0: {float((data.ic['train'] < 0).double().mean()):.1%} of the training set")
 
 # %% [markdown]
+# **IC can be negative** (the last line). Each term $\log P(x_t \mid x_{t-1})/\pi(x_t)$ is the
+# *pointwise* mutual information of one transition: positive when the chain made the transition more
+# likely than the token's long-run frequency, negative when it made it *less* likely. Averaged over
+# everything the chain can produce it is the mutual information, which is never negative — but one
+# finite sequence can happen to take mostly "unlikely" transitions. On such a sequence the previous
+# token *misleads*: the frequency predictor $\pi$ beats the true transition probabilities
+# ($\ell_\pi < \ell_P$). Those sequences sit at the bottom of the simple split.
+#
 # ## 4. The splits
 #
 # **Simple** = the bottom IC quintile of the training set, **complex** = the top quintile (the
 # thresholds are fixed on the training set; the test sets are fresh sequences whose IC falls in
-# each range). Panel (b) shows that IC and surprisal are nearly unrelated: the complex split is
-# *not* the noisy split.
+# each range).
+#
+# **Predict:** the surprisal is the loss of the *best* predictor. Should a sequence with high IC be
+# more or less surprising than one with low IC — or are the two unrelated?
 
 # %%
 fig = plot_ic_distribution(data)
 lo, hi = data.thresholds
-print(f"IC thresholds: simple <= {lo:.3f}, complex >= {hi:.3f} nats/token; "
-      f"mean IC (train) = {float(data.ic['train'].mean()):.3f}")
+print(f"IC thresholds: simple <= {lo:.3f}, complex >= {hi:.3f} nats/token (the {cfg.simple_quantile:.0%} and "
+      f"{cfg.complex_quantile:.0%} quantiles of the training IC); mean IC (train) = {float(data.ic['train'].mean()):.3f}")
+sur = surprisal(data.train, data.P["train"], data.pi["train"])
+x1_term = -torch.log(data.pi["train"][torch.arange(len(sur)), data.train[:, 0]])  # −log π(x_1)
+identity = (sur - (x1_term + (T - 1) * (loss_pi - data.ic["train"])) / T).abs().max()
+print(f"surprisal = [−log π(x_1) + (T−1)(ℓ_π − IC)] / T holds to {float(identity):.0e}")
+r_ic = float(np.corrcoef(data.ic["train"], sur)[0, 1])
+print(f"correlation of IC and surprisal: {r_ic:+.2f};  spread (std) of IC {float(data.ic['train'].std()):.2f}, "
+      f"of ℓ_π {float(loss_pi.std()):.2f} nats/token")
+low_s = float(torch.quantile(sur, 0.2))
+cx = data.ic["train"] >= hi
+print(f"complex training sequences in the lowest surprisal quintile: {float((sur[cx] <= low_s).double().mean()):.0%}")
+
+# %% [markdown]
+# <details><summary>Answer</summary>
+#
+# Less surprising, on average — the trend in panel (b) is negative, and the identity above says
+# exactly why: the surprisal is (up to the first token) the loss of the true chain, $\ell_P = \ell_\pi -
+# \mathrm{IC}$. At a fixed $\ell_\pi$, one more nat of transition information is one nat less surprise;
+# a sequence whose transitions say a lot is a predictable one — *for a predictor that reads
+# transitions*. But the two are far from the same number: $\ell_\pi$, how evenly a sequence's tokens
+# are spread under its own chain's frequencies, varies more than IC does (the printed spreads), so the
+# correlation is weak and at every surprisal level there are sequences of every IC. A split by
+# surprisal would pick different sequences: most complex sequences are *not* in its low-surprisal
+# quintile (printed above). The complex split is not the "easy" split, nor the noisy one.
+# </details>
+#
+# Representative sequences of each split — at evenly spaced IC quantiles of the split, not the first
+# ones drawn:
 
 # %%
 fig = plot_sequences(data, n=6)
+x_c, P_c = data.test["complex"], data.P["complex"]
+acc_bayes = sequence_metrics(predictive(x_c, "bayes", P_c), x_c)["acc"]
+acc_uni = sequence_metrics(predictive(x_c, "unigram", P_c, cfg.alpha, cfg.vocab_size), x_c)["acc"]
+print(f"complex test sequences on which counting (unigram) is at least as accurate as the true chain: "
+      f"{float((acc_uni >= acc_bayes).double().mean()):.1%}")
 
 # %% [markdown]
-# Simple sequences are dominated by one or two tokens in no particular order; complex ones
-# follow a visible rule (a cycle, alternation, a favourite successor) that token counts cannot see.
+# Simple sequences look like draws from token frequencies: long runs of a favourite token, or tokens
+# mixed with no order in their transitions. Complex ones follow a visible rule — alternation, a
+# cycle, a favourite successor — that token counts cannot see.
+#
+# **A caveat: runs in a rare state.** IC compares each transition with the chain's *long-run*
+# frequency $\pi$, not with the sequence's own counts. A slowly mixing chain can sit in a state that is
+# rare under $\pi$ for most of a sequence (say $P(2 \mid 2) \approx 0.9$ but $\pi(2) \approx 0.1$):
+# every step of that run scores $\log 0.9/0.1 \gg 0$, and the sequence lands in the complex split,
+# although counting its own tokens predicts the run perfectly. Such sequences exist but are rare — the
+# last line counts the complex sequences on which counting does as well as the oracle.
 #
 # ## 5. Why IC grades difficulty
 #
-# Sort fresh sequences into ten equal-count IC bins and score every reference predictor per bin:
+# Sort fresh sequences into ten equal-count IC bins and score every reference predictor per bin.
+#
+# **Predict:** as IC grows, does each predictor's accuracy go up or down? And if the bins were made by
+# surprisal instead?
 
 # %%
 xs, Ps, pis, ics = sample_language(4 * s.n_test, cfg, torch.Generator().manual_seed(7))
 prof = ic_profile(xs, Ps, pis, cfg.alpha, n_bins=10)
 prof_s = ic_profile(xs, Ps, pis, cfg.alpha, n_bins=10, score=surprisal(xs, Ps, pis))
 import matplotlib.pyplot as plt
-fig, (a, b) = plt.subplots(1, 2, figsize=(11.5, 3.8), sharey=True)
+fig, (a, b) = plt.subplots(1, 2, figsize=(12, 3.9), sharey=True, layout="constrained")
 plot_ic_profile(prof, ax=a)
 plot_ic_profile(prof_s, ax=b)
+a.get_legend().remove()  # one legend, right of panel (b)
 a.set_title("(a) binned by IC (ours)")
 b.set(title="(b) binned by surprisal −log p(x)/T", xlabel="surprisal (nats / token, bin mean)")
-fig.tight_layout()
 gap_ic = (prof["acc"]["bayes"] - prof["acc"]["unigram"]) * 100
 print("Bayes − unigram accuracy per IC bin (points):", gap_ic.numpy().round(1))
 
 # %% [markdown]
-# Read panel (a) from left to right: the unigram predictor's accuracy *falls* with IC while the
-# bigram and Bayes predictors' accuracy *rises* — complex sequences are the most predictable ones,
-# but only for a predictor that uses transitions. The gap between the two curves is what a
-# counting model (Single-Attn, notebook 04) leaves on the table. Panel (b) bins the same sequences
-# by surprisal: every predictor simply gets worse together, so a surprisal split would grade noise,
-# not the kind of computation a sequence requires.
+# <details><summary>Answer</summary>
+#
+# Read panel (a) from left to right: the unigram predictor's accuracy *falls* with IC, while the
+# bigram and Bayes predictors', after a dip at low IC, *rise* — complex sequences are among the most
+# predictable ones, but only for a predictor that uses transitions. The gap between the curves (the
+# printed line) is what a counting model (Single-Attn, notebook 04) leaves on the table. Panel (b)
+# bins the same sequences by surprisal: every predictor simply gets worse together, so a surprisal
+# split would grade noise, not the kind of computation a sequence requires.
+# </details>
 #
 # ## 6. Reference predictors per split
 #
@@ -200,15 +329,20 @@ print("Bayes − unigram accuracy per IC bin (points):", gap_ic.numpy().round(1)
 
 # %%
 fig = plot_references(data.references, "acc")
-for split, refs in data.references.items():
-    print(f"{split:8s}" + "  ".join(f"{k}: {100 * v['acc']:.1f}% / {v['loss']:.3f} nats"
-                                      for k, v in refs.items()))
+r = data.references
+for split, refs in r.items():
+    print(f"{split:8s}" + "  ".join(f"{k}: {100 * v['acc']:.1f}% / {v['loss']:.3f} nats" for k, v in refs.items()))
+behind = {sp: 100 * (r[sp]["bayes"]["acc"] - r[sp]["unigram"]["acc"]) for sp in r}
+print(f"counting (unigram) is {behind['simple']:.1f} points behind the oracle on the simple split and "
+      f"{behind['complex']:.1f} points behind on the complex split; the in-context bigram is "
+      f"{100 * (r['complex']['bayes']['acc'] - r['complex']['bigram']['acc']):.1f} points behind on the complex split "
+      f"and trails counting by {100 * (r['simple']['unigram']['acc'] - r['simple']['bigram']['acc']):.1f} points on the simple one")
 
 # %% [markdown]
-# On the **simple** split counting tokens is within a few points of the oracle (and the bigram
-# estimator is even slightly *worse*: it spends its context estimating $V^2$ transition
-# probabilities that carry no extra information). On the **complex** split counting is ~30 points
-# behind, while the in-context bigram gets most of the way to the oracle.
+# On the **simple** split counting tokens is close to the oracle (and the bigram estimator is even
+# *worse* than counting: it spends its context estimating $V^2$ transition probabilities that carry no
+# extra information). On the **complex** split counting falls far behind, while the in-context bigram
+# gets most of the way to the oracle (the last printed line has the numbers).
 #
 # **Design choices, and the alternatives we rejected.**
 # - *A fixed (global) first-order chain* is learned into the weights: a model needs no attention
@@ -217,20 +351,86 @@ for split, refs in data.references.items():
 # - *Fixed $k$-th order chains* grade the order of a memorised table, not in-context computation.
 # - *Mixtures of peaked and flat rows* with IC = surprisal grade noise (panel 5b): every model is
 #   worse on the "complex" split by the same amount.
-# - In-context chains with $V = 3$ and $\alpha = 0.5$ give a wide IC spread and a ~30-point gap on
-#   the complex split; quintile splits compare the two ends of the IC distribution.
+# - In-context chains with few tokens and peaked rows (the $V$ and $\alpha$ printed at the top) give a
+#   wide IC spread and a large gap on the complex split; quintile splits compare the two ends of the IC
+#   distribution.
 #
 # ### Try it
 #
-# **Try this:**
-# - α = 0.1: rows become nearly deterministic; the complex split turns into cycles, and the unigram
-#   predictor falls towards chance on it.
-# - α = 5: rows become flat, IC shrinks towards 0 and the two splits look alike — no complexity left.
-# - V = 8 with T = 32: there are 64 transitions to estimate from 31 tokens; the in-context bigram
-#   now lags the oracle even on complex sequences (a longer context is needed).
+# **Predict** before you run the cell below: what happens to the mean IC, and to the gap between the
+# oracle and counting on the complex split, when
+# - α = 0.1 (rows nearly deterministic)?
+# - α = 5 (flat rows)?
+# - V = 8 tokens with the same length (64 transition probabilities to estimate from a short context)
+#   — and what happens to the in-context bigram?
+
+# %%
+for alpha_, V_ in ((0.1, cfg.vocab_size), (cfg.alpha, cfg.vocab_size), (5.0, cfg.vocab_size), (cfg.alpha, 8)):
+    d = replace(s, markov=replace(cfg, alpha=alpha_, vocab_size=V_)).sample(0)
+    rc = d.references["complex"]
+    print(f"α = {alpha_:<4g} V = {V_}:  mean IC {float(d.ic['train'].mean()):.3f} nats/token;  complex split: "
+          f"Bayes {100 * rc['bayes']['acc']:.1f}%, bigram {100 * rc['bigram']['acc']:.1f}%, "
+          f"unigram {100 * rc['unigram']['acc']:.1f}%, chance {100 * rc['uniform']['acc']:.1f}%")
+
+# %% [markdown]
+# <details><summary>Answers</summary>
+#
+# - α = 0.1: rows become nearly deterministic, the complex split turns into cycles, and counting
+#   falls to chance — or below it, since on a cycle the most frequent token so far is often the wrong
+#   one — while the oracle and the bigram are almost always right.
+# - α = 5: rows become flat, the mean IC shrinks towards 0 and every predictor is close to chance.
+#   The complex split still shows a gap, because a quintile split always takes the top fifth of the
+#   IC distribution, however low it is; but there is little left to learn.
+# - V = 8: the IC grows (more room for transitions to matter), but the in-context bigram now lags the
+#   oracle by far more than at V = 3 — a longer context is needed to estimate the transitions.
+#
+# Then explore the same knobs, with the figures, in the widget (its defaults are the figures above).
+# </details>
 
 # %% tags=["nbval-ignore-output"]
-markov_widget(alpha=cfg.alpha, vocab_size=cfg.vocab_size, seq_len=cfg.seq_len, n_train=s.n_train, n_test=256)
+markov_widget(s, seed=0)
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - Every sequence has its own Markov chain, so a model has to read the chain off the context.
+# - IC is a per-sequence loss gap, $\ell_\pi - \ell_P$: the nats per token that the transitions carry
+#   beyond the token frequencies. It can be negative on a single sequence; on average it is the chain's
+#   mutual information.
+# - Counting tokens (one attention pass) is nearly enough on low-IC sequences and falls far behind on
+#   high-IC ones; reading transitions in context (two composed lookups) closes most of that gap.
+# - IC is not surprisal: surprisal grades how noisy a sequence is for every predictor, IC what kind of
+#   computation predicting it needs.
+#
+# ## Check your understanding
+#
+# 1. A sequence has IC ≈ 0. Which predictor do you need to predict it as well as the true chain does?
+#
+# <details><summary>Answer</summary>
+#
+# A frequency (order-0) predictor: IC ≈ 0 means $\ell_\pi \approx \ell_P$, so knowing the previous token
+# adds nothing — counting the tokens in context (which converges to $\pi$) is as good as the chain.
+# </details>
+#
+# 2. Why can one causal attention layer compute the in-context unigram predictor but not the bigram
+#    predictor?
+#
+# <details><summary>Answer</summary>
+#
+# Unigram counts are an average over the context: uniform attention over the previous positions,
+# applied to token embeddings, computes them in one pass. The bigram needs, for the current token,
+# the positions *whose predecessor* equals it; a position does not know its predecessor until a first
+# attention step has copied it there. That is two composed lookups — one pass cannot, a looped layer can.
+# </details>
+#
+# 3. If we split by surprisal instead of IC, what would the "complex" split contain?
+#
+# <details><summary>Answer</summary>
+#
+# The noisiest sequences — flat chains where every predictor, the oracle included, does badly. A
+# model would be worse on that split by the same amount as every reference, so the split would say
+# nothing about whether a model can read transitions.
+# </details>
 
 # %% [markdown]
 # ## Design check

@@ -12,7 +12,9 @@ import torch
 
 from loopvalley.__main__ import main
 from loopvalley.presets import FieldError, apply_overrides, load_shipped_records, override_fields, preset
-from loopvalley.train import RunRecord, Trainer, TrainConfig, step_budget
+from loopvalley.arms import build_arm
+from loopvalley.presets import markov_run
+from loopvalley.train import RunRecord, Trainer, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--scale", "ci", "--n-train", "256", "--n-test", "64", "--batch-size", "32", "--eval-every", "10",
@@ -82,14 +84,20 @@ def test_apply_overrides_routes_coupled_fields():
     assert {"lr", "d_model", "batch_size", "alpha", "n_train", "amp", "compile", "ckpt_every", "resume"} <= names
 
 
-def test_presets_reuse_the_sample_dynamics_settings():
-    from loopvalley.experiments.sample_dynamics import settings
-
+def test_presets_are_the_markov_run():
     for scale in ("ci", "small", "paper"):
-        st, p = settings(scale), preset("looped", scale)
-        assert p.train == st.train and p.data.markov == st.markov and p.data.n_train == st.n_train
-        assert p.model.d_model == st.model.d_model and p.model.n_loops == st.n_loops
-        assert preset("single", scale).model.n_loops == 1
+        run, p = markov_run(scale), preset("looped", scale)
+        assert p.train == run.train and p.data == run.data and p.model.d_model == run.model.d_model
+        assert p.model.n_loops == run.n_loops and preset("single", scale).model.n_loops == 1
+
+
+def test_cli_help_comes_from_field_metadata(capsys):
+    fields = override_fields()
+    assert fields["delta1"].help.startswith("δ1") and fields["amp"].choices == ("auto", "bf16", "off")
+    assert fields["lr"].help == "peak learning rate η" and fields["schedule"].choices[-1] == "wsd"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    assert "peak learning rate" in capsys.readouterr().out
 
 
 def test_print_config_is_json(capsys):
@@ -118,17 +126,12 @@ def test_train_runs_on_cpu_and_writes_record(tmp_path, capsys):
 
 def test_train_same_seed_same_run_as_the_experiment(tmp_path):
     """`train --model single --seed 0` is the sample-dynamics experiment's Single-Attn run of seed 0."""
-    from loopvalley.experiments.sample_dynamics import settings
-    from loopvalley.markov import make_markov_data
-    from loopvalley.models import single_attn
-
     main(["train", "--model", "single", *TINY, "--steps", "8", "--out", str(tmp_path)])
     got = RunRecord.load(tmp_path / "record.json")
-    st = settings("ci")
     p = apply_overrides(preset("single", "ci"), {"n_train": 256, "n_test": 64, "batch_size": 32, "eval_every": 10,
                                                  "steps": 8})
-    data = make_markov_data(p.data.markov, 256, 64, torch.Generator().manual_seed(1000))
-    want = Trainer(single_attn(st.model, torch.Generator().manual_seed(0)), data.train, data.eval_sets, p.train).run()
+    data = p.data.sample(0)
+    want = Trainer(build_arm("single", p.run, 0), data.train, data.eval_sets, p.train).run()
     np.testing.assert_allclose(got.train_loss, want.train_loss, rtol=0, atol=1e-6)
 
 
@@ -154,38 +157,18 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
     main([*argv, "--out", str(tmp_path / "cut"), "--ckpt-every", "12", "--resume", "auto"])
     cut = RunRecord.load(tmp_path / "cut" / "record.json")
     assert cut.train_loss == full.train_loss and cut.eval_loss == full.eval_loss
-    assert cut.n_loops_step == full.n_loops_step and 3 in full.n_loops_step  # SHIFT switched, same step
+    assert cut.meta["switch_step"] == full.meta["switch_step"] is not None  # SHIFT switched, at the same step
+    assert cut.probes["flops"] == full.probes["flops"]
     # a checkpoint does not resume a different run
     with pytest.raises(SystemExit):
         main([*argv, "--out", str(tmp_path / "cut"), "--lr", "1e-4", "--resume", str(tmp_path / "cut" / "checkpoint.pt")])
 
 
-def test_step_budget_compresses_the_cadences():
-    x = torch.randint(3, (64, 8), generator=torch.Generator().manual_seed(0))
-
-    class Probe:
-        name, every = "p", 100
-
-        def __call__(self, trainer):
-            return {"v": 1.0}
-
-    from loopvalley.models import ModelConfig, build_model
-
-    model = build_model(ModelConfig(vocab_size=3, max_len=8, d_model=8))
-    cfg = TrainConfig(batch_size=16, max_steps=1000, eval_every=200)
-    with step_budget(10):
-        t = Trainer(model, x, {"test": x}, cfg, probes=[Probe()])
-    assert t.total_steps == 10 and t.cfg.eval_every == 2 and t.probes[0].every == 1 and cfg.max_steps == 1000
-    r = t.run()
-    assert r.eval_step == [0, 2, 4, 6, 8, 10] and len(r.probes["p"]["step"]) == 11
-    assert Trainer(model, x, None, cfg).total_steps == 1000  # outside the block: no cap
-
-
 def test_reproduce_paper_scale_on_cpu_with_max_steps(tmp_path):
     """`reproduce --scale paper` runs on a CPU as a smoke test with --max-steps."""
     out = tmp_path / "paper"
-    code = main(["reproduce", "--scale", "paper", "--only", "sample-dynamics", "--seeds", "1", "--max-steps", "2",
-                 "--out", str(out), "--quiet"])
+    code = main(["reproduce", "--scale", "paper", "--only", "sample-dynamics", "--seeds", "2", "--max-steps", "2",
+                 "--workers", "1", "--out", str(out), "--quiet"])
     assert code == 0
     claims = json.loads((out / "claims.json").read_text())
     assert {c["id"] for c in claims} == {"S1", "S2", "S3"} and all(c["scale"] == "paper" for c in claims)

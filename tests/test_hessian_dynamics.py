@@ -1,5 +1,6 @@
-"""The hessian-dynamics analysis (phase rule, Assumption 1, κ over a window, claims) on spectra
-whose answer is known by construction, plus one tiny end-to-end run."""
+"""The hessian-dynamics experiment (phases per statistic, windows in steps, the ε-free κ, Assumption 1 by
+permutation, the recursion signature, the claims) on run records whose answer is planted, plus its
+configuration and one tiny end-to-end run."""
 
 from dataclasses import replace
 
@@ -7,174 +8,157 @@ import numpy as np
 import pytest
 import torch
 
+from loopvalley import spectra as sx
 from loopvalley.experiments import hessian_dynamics as hd
-from loopvalley.train import RunRecord
+from loopvalley.records import RunRecord
 
 torch.set_num_threads(1)
 
-STEPS = list(range(0, 130, 10))  # 13 probes
+STEPS = [0, 20, 40, 80, 150, 300, 600, 800, 1000, 1200]
+EVAL = list(range(0, 1225, 25))
+CFG = replace(hd.config("small"), probe_steps=tuple(STEPS))
+
+# effective-rank-like trajectories (step 0 is the init saddle; the anchor is step 20)
+THREE = [5, 40, 22, 10, 16, 30, 38, 40, 40, 39]  # collapse 20→80, diversification 80→~600, flat from 800
+NO_DIV = [5, 40, 22, 10, 10, 11, 10, 10, 10, 10]  # collapse, then flat
 
 
-def spectrum_with_rank(r: float, n: int = 64) -> np.ndarray:
-    """A spectrum whose effective rank exp(S) is exactly r (r equal eigenvalues, the rest 0)."""
-    k = int(r)
-    assert k == r
-    return np.concatenate([np.zeros(n - k), np.ones(k)])
+def spectrum(r: int, kappa: float, n: int = 256, copies: int = 1) -> sx.Spectrum:
+    """r positive walls spread over [1/kappa, 1] (κ_10 grows with kappa), two small negative
+    eigenvalues and a null space; ``copies`` stacks it (an untied model's independent layers)."""
+    one = np.concatenate([np.geomspace(1.0, 1.0 / kappa, r), -0.01 * np.ones(2), np.zeros(n - r - 2)])
+    return sx.spectrum_of(np.tile(one, copies))
 
 
-def record_of(spectra, steps=STEPS) -> RunRecord:
+def record(ranks, kappa, acc_final, copies=1, jitter=0.0) -> RunRecord:
     rec = RunRecord()
-    rec.probes["spectrum"] = {"step": list(steps), "eigenvalues": [list(map(float, e)) for e in spectra]}
+    rows = [spectrum(int(round(r * (1 + jitter))), kappa, copies=copies).to_row() for r in ranks]
+    rec.probes["spectra"] = {"step": list(STEPS), **{v: rows for v in (hd.MAIN, hd.HELDOUT, hd.QK)}}
+    rec.eval_step = list(EVAL)
+    acc = np.minimum(acc_final, 0.3 + np.asarray(EVAL) / 1600)  # rises, then converged from ~step 500
+    rec.eval_acc = {"complex": list(acc), "simple": list(acc)}
     return rec
 
 
-# -- the phase rule ------------------------------------------------------------------------------
-
-THREE = [30, 12, 10, 14, 20, 28, 36, 40, 40, 40, 41, 40, 40]  # collapse, rise, plateau
-NO_DIV = [30, 12, 10, 10, 10, 11, 10, 10, 10, 10, 10, 10, 10]  # collapse, then flat
-
-
-def test_effective_rank_is_exact_on_flat_spectra():
-    assert np.allclose(hd.effective_ranks([spectrum_with_rank(r) for r in (1, 7, 40)]), [1, 7, 40])
+def fine(n_band: int, lo: float, hi: float) -> dict:
+    e = np.concatenate([[1.0, 0.5], np.geomspace(lo, hi, n_band), np.zeros(200)])
+    return {"train": sx.spectrum_of(e).to_row(), "heldout": sx.spectrum_of(e).to_row()}
 
 
-def test_detect_phases_finds_three_phases_in_order():
-    p = hd.detect_phases(STEPS, THREE)
-    assert p["collapse"] and p["diversification"] and p["stabilization"] and p["three_phases"]
-    assert p["collapse_step"] == 20 and p["diversification_start"] == 30  # 14 ≥ 1.2 · 10
-    assert p["drop"] == pytest.approx(10 / 30) and p["rise"] == pytest.approx(4.1)
-    assert p["stabilization_start"] == STEPS[-4]  # the last 25 % (≥ 3 probes) of 13 probes: 4
+def paper_like(seed: int, swap: bool = False) -> dict:
+    j = 0.03 * (seed % 3)  # a little seed-to-seed variation: finite intervals
+    looped = record(THREE, kappa=30.0, acc_final=0.66, jitter=j)
+    single = record(NO_DIV, kappa=1.5, acc_final=0.55, jitter=j)
+    untied = record(NO_DIV, kappa=1.5, acc_final=0.57, copies=3, jitter=j)
+    fl, fs = fine(40, 0.011 + 0.001 * j, 0.04), fine(12, 0.03, 0.09)
+    if swap:
+        looped, single, fl, fs = single, looped, fs, fl
+    return {"records": {"looped": looped, "single": single, "untied-3": untied}, "fine": {"looped": fl, "single": fs},
+            "fine_step": 150}
 
 
-def test_detect_phases_flags_missing_phases():
-    p = hd.detect_phases(STEPS, NO_DIV)
-    assert p["collapse"] and not p["diversification"] and p["stabilization"] and not p["three_phases"]
-    rising = list(np.linspace(10, 40, 13))
-    p = hd.detect_phases(STEPS, rising)
-    assert not p["collapse"] and p["diversification"] and not p["stabilization"]
-    # a rule with a stricter rise threshold no longer sees THREE's rise as diversification
-    assert not hd.detect_phases(STEPS, THREE, hd.PhaseRule(rise=5.0))["diversification"]
+# -- configuration --------------------------------------------------------------------------------
 
 
-def test_phase_rule_bad_input():
-    with pytest.raises(ValueError, match="drop must be in"):
-        hd.PhaseRule(drop=1.5)
-    with pytest.raises(ValueError, match="flat must be in"):
-        hd.PhaseRule(flat=0)
-    with pytest.raises(ValueError, match="at least 4 probes"):
-        hd.detect_phases([0, 1], [1.0, 2.0])
+def test_config_meets_the_issue_at_small():
+    c = hd.config("small")
+    assert c.probe_batch >= 256 and c.heldout_batch >= 256 and c.n_seeds >= 5
+    assert set(c.arms) == {"single", "looped", "untied-3"}
+    assert c.run.model.d_model == 16 and c.run.train.max_steps == max(c.probe_steps)
+    after = [s for s in c.probe_steps if s >= c.warmup]
+    assert after[0] == c.warmup and len(after) >= 6  # anchored at the end of warmup
+    for scale in ("ci", "paper"):
+        s = hd.config(scale)
+        assert s.probe_steps[-1] == s.run.train.max_steps and (hd.MAIN.split("/")[0], "train") in s.views
+    capped = hd.config("small", max_steps=120)
+    assert capped.run.train.max_steps == 120 and max(capped.probe_steps) == 120
 
 
-# -- Assumption 1 and κ --------------------------------------------------------------------------
+def test_seed_data_is_the_seeds_sample_plus_fresh_heldout_sequences():
+    run = hd.config("ci").run
+    data, held = hd.seed_data(1000, run, 64)
+    ref = run.data.sample(1000)
+    assert torch.equal(data.train, ref.train) and torch.equal(data.test["complex"], ref.test["complex"])
+    assert held.shape == (64, run.data.markov.seq_len)
+    rows = {tuple(r) for r in data.train.tolist()}
+    assert sum(tuple(r) in rows for r in held.tolist()) < 8  # fresh draws (short sequences may repeat by chance)
 
 
-def test_assumption1_per_eigenvalue():
-    # λ_max = 1; ε = 1e-3, τ = 1e-2: low valley eigenvalues in (1e-3, 1e-2)
-    looped = np.array([1.0, 0.5, 0.004, 0.003, 0.002, 0.0015, 0.0, -0.1])
-    single = np.array([1.0, 0.5, 0.005, 0.004, 0.0, 0.0, 0.0, -0.1])
-    a = hd.assumption1(looped, single)
-    assert (a["n_low_looped"], a["n_low_single"]) == (4, 2)
-    assert a["more"] and a["componentwise"] and a["holds"] and a["frac_smaller"] == 1.0
-    assert list(a["looped"]) == pytest.approx([0.0015, 0.002, 0.003, 0.004])
-    b = hd.assumption1(looped, np.array([1.0, 0.5, 0.0012, 0.009, 0.0]))  # single's smallest is smaller
-    assert b["more"] and not b["componentwise"] and not b["holds"] and b["frac_smaller"] == 0.5
-    c = hd.assumption1(single, looped)
-    assert not c["more"] and not c["holds"]
+# -- Assumption 1 -------------------------------------------------------------------------------------
 
 
-def test_h3_measures_over_a_window():
-    # Looped: valley {1, 0.002}: κ = 500; Single: valley {1, 0.5}: κ = 2 (ε = 1e-3·λ_max)
-    L = np.array([1.0, 0.002, 0.0015, 0.0, 0.0])
-    S = np.array([1.0, 0.5, 0.0, 0.0, 0.0])
-    recs = {"looped": record_of([L] * 13), "single": record_of([S] * 13)}
-    h = hd.h3_measures(recs, [10, 20, 30])
-    assert h["kappa_looped"] == pytest.approx(1 / 0.0015) and h["kappa_single"] == pytest.approx(2.0)
-    assert h["kappa_larger_frac"] == 1.0 and h["n_low_looped"] == 2 and h["n_low_single"] == 0
-    assert h["assumption1_frac"] == 1.0 and h["n_steps"] == 3
-    assert hd.h3_holds(h)
+def test_assumption1_quantiles_and_permutation_test():
+    more_smaller = sx.spectrum_of(np.concatenate([[1.0], np.geomspace(0.011, 0.04, 40), np.zeros(50)]))
+    fewer_larger = sx.spectrum_of(np.concatenate([[1.0], np.geomspace(0.03, 0.09, 12), np.zeros(50)]))
+    a = hd.assumption1(more_smaller, fewer_larger, n_perm=500)
+    assert (a["n_looped"], a["n_single"]) == (40, 12)
+    assert a["log_count_ratio"] == pytest.approx(np.log(40 / 12))
+    q = np.asarray(hd.A1_QUANTILES)
+    expect = np.mean(np.log(np.quantile(a["single"], q)) - np.log(np.quantile(a["looped"], q)))
+    assert a["log_quantile_ratio"] == pytest.approx(expect) and a["log_quantile_ratio"] > 0
+    assert a["p_value"] < 0.01
+    b = hd.assumption1(fewer_larger, more_smaller, n_perm=500)
+    assert b["log_count_ratio"] < 0 and b["log_quantile_ratio"] < 0 and b["p_value"] > 0.9
+    same = hd.assumption1(more_smaller, more_smaller, n_perm=500)
+    assert same["log_quantile_ratio"] == 0 and same["p_value"] > 0.3  # no difference: no evidence
+    assert np.isnan(hd.assumption1(sx.spectrum_of([1.0, 0.0]), fewer_larger)["log_quantile_ratio"])
 
 
-# -- claims from records ----------------------------------------------------------------------------
+# -- windows, phases and claims from planted records ----------------------------------------------------
 
 
-def paper_like_runs():
-    """Looped: three phases with many small valley eigenvalues; Single: collapse then flat, few."""
-    looped, single = [], []
-    for rL, rS in zip(THREE, NO_DIV):
-        eL = spectrum_with_rank(rL)
-        eL[:6] = [0.002, 0.003, 0.004, 0.005, 0.006, 0.007]  # low valley eigenvalues (λ_max = 1)
-        eS = spectrum_with_rank(rS)
-        eS[:2] = [0.008, 0.009]
-        looped.append(eL)
-        single.append(eS)
-    return {0: {"looped": record_of(looped), "single": record_of(single)}}
+def test_phases_and_windows_in_steps():
+    e = paper_like(0)
+    ph = hd.arm_phases(e["records"]["looped"], CFG)
+    assert ph["converged_step"] is not None and 400 <= ph["converged_step"] <= 700
+    assert hd.family_window(ph, "collapse") == (20, 80)
+    w = hd.family_window(ph, "diversification")
+    assert w[0] == 80 and w[1] >= 300
+    assert hd.family_window(hd.arm_phases(e["records"]["single"], CFG), "diversification") is None  # absent
+    assert hd.fine_step(e["records"], CFG) in (150, 300)  # the middle probe of Looped's window
 
 
 def test_claims_hold_on_paper_like_runs_and_fail_when_swapped():
-    runs = paper_like_runs()
-    claims = hd.hessian_claims(runs, "ci")
-    assert [c.id for c in claims] == ["H1", "H2", "H3"]
-    assert all(c.holds for c in claims), [c.note for c in claims]
-    swapped = {0: {"looped": runs[0]["single"], "single": runs[0]["looped"]}}
-    got = {c.id: c for c in hd.hessian_claims(swapped, "ci")}
-    assert not got["H1"].holds and "diversification" in got["H1"].note
-    assert not got["H2"].holds and "rises" in got["H2"].note
-    assert not got["H3"].holds and got["H3"].note
+    seeds = [1000, 1001, 1002]
+    claims = {c.id: c for c in hd.hessian_claims({s: paper_like(s) for s in seeds}, CFG, "small")}
+    assert list(claims) == ["H1", "H2", "H3", "H4"]
+    for c in claims.values():
+        assert c.verdict == "holds", (c.id, c.note, c.parts)
+        assert c.measured["statistics_agreeing"] and "heldout" in c.measured
+        assert "The paper says" in c.note and "we measured" in c.note
+    assert claims["H1"].measured["heldout"]["agrees"] and claims["H1"].measured["qk_block"]["agrees"]
+    assert claims["H1"].measured["statistics_agreeing"] == "5 of 6"  # negative mass is flat by construction
+    swapped = {c.id: c for c in hd.hessian_claims({s: paper_like(s, swap=True) for s in seeds}, CFG, "small")}
+    assert swapped["H2"].verdict == "fails"  # "Single" now diversifies
+    assert swapped["H1"].verdict in ("fails", "inconclusive")
+    assert swapped["H3"].verdict == "inconclusive"  # "Looped" has no diversification window: no margin
 
 
-def test_sensitivity_grids_have_the_right_shapes():
-    runs = paper_like_runs()
-    g = hd.threshold_sensitivity(runs)
-    assert g["holds"].shape == (len(hd.EPS_GRID), len(hd.TAU_GRID))
-    assert np.isnan(g["holds"][-1, 0])  # τ ≤ ε cells are left out
-    assert g["holds"][2, 1] == 1.0  # the default (ε, τ) = (1e-3, 1e-2)
-    r = hd.rule_sensitivity(runs)
-    assert r["H1"].shape == (4, 3) and r["H1"][1, 1] == 1.0
+def test_h4_sees_a_signature_shared_by_looped_and_untied():
+    seeds = [1000, 1001, 1002]
+    runs = {s: paper_like(s) for s in seeds}
+    for s in seeds:  # Untied-3 now behaves like Looped-Attn: the signature is not specific to recursion
+        runs[s]["records"]["untied-3"] = record(THREE, kappa=30.0, acc_final=0.66, copies=3, jitter=0.03 * (s % 3))
+    h4 = [c for c in hd.hessian_claims(runs, CFG, "small") if c.id == "H4"][0]
+    assert h4.verdict == "fails", h4.parts
 
 
-# -- the setup and one tiny run ----------------------------------------------------------------------
+# -- one tiny end-to-end run ------------------------------------------------------------------------------
 
 
-def test_preset_uses_the_sample_dynamics_settings():
-    from loopvalley.experiments.sample_dynamics import settings
-
-    for scale in ("ci", "small", "paper"):
-        p, s = hd.preset(scale), settings(scale)
-        assert p.markov == s.markov and p.n_train == s.n_train and p.n_loops == s.n_loops
-        assert replace(p.model, d_model=s.model.d_model) == s.model
-        assert p.train.lr == s.train.lr and p.train.max_steps == s.train.max_steps
-        assert 4 * p.model.d_model**2 <= 4096  # the attention Hessian stays dense
-
-
-def test_run_pair_end_to_end_tiny():
-    p = hd.preset("ci")
-    tiny = replace(
-        p,
-        markov=replace(p.markov, seq_len=8),
-        model=replace(p.model, d_model=4, max_len=8),
-        train=replace(p.train, max_steps=40, eval_every=10, probe_batch_size=8, warmup_steps=0),
-        n_train=128,
-        n_test=32,
-        probe_steps=(0, 2, 5, 10, 20, 35),
-    )
-    runs = hd.run_pair(tiny, seed=0)
-    for name in ("single", "looped"):
-        rows = runs[name].probes["spectrum"]
-        assert rows["step"] == [0, 2, 5, 10, 20, 35, 40] and len(rows["eigenvalues"][0]) == 64  # + the final call
-    claims = hd.hessian_claims({0: runs}, "ci")
-    assert all(isinstance(c.holds, bool) and c.measured for c in claims)
-    acc = hd.final_accuracies(runs)
-    for c in claims:  # every claim reports the runs' complex-split accuracies
-        assert c.measured["complex_acc_looped"]["mean"] == pytest.approx(acc["looped"])
-        assert c.measured["complex_acc_single"]["mean"] == pytest.approx(runs["single"].eval_acc["complex"][-1])
-
-
-def test_preset_probes_densely_early_about_15_times():
-    for scale in ("ci", "small", "paper"):
-        p = hd.preset(scale)
-        steps = np.array(p.probe_steps)
-        assert steps[0] == 0 and steps[-1] == p.train.max_steps and 13 <= len(steps) <= 16
-        assert (np.diff(steps) > 0).all()
-        assert (steps <= p.train.max_steps // 12).sum() >= 6  # ≥ 6 spectra in the first 1/12 of training
-        assert np.diff(steps)[-1] > 10 * np.diff(steps)[0]  # sparse late
-    assert hd.final_accuracies(paper_like_runs()[0]) is None  # spectra-only records: no accuracies
+def test_run_seeds_end_to_end_tiny():
+    cfg = hd.config("ci")
+    run = cfg.run
+    run = replace(run, data=replace(run.data, markov=replace(run.data.markov, seq_len=8), n_train=64, n_test=16),
+                  model=replace(run.model, d_model=4, max_len=8),
+                  train=replace(run.train, max_steps=30, eval_every=10, warmup_steps=5))
+    tiny = replace(cfg, run=run, probe_steps=(0, 5, 10, 20, 30), probe_batch=8, heldout_batch=8, lanczos_steps=8,
+                   fine_steps=16)
+    runs = hd.run_seeds([1000, 1001], tiny, workers=1)
+    for s in runs:
+        for arm in ("single", "looped", "untied-3"):
+            rows = runs[s]["records"][arm].probes["spectra"]
+            assert rows["step"] == [0, 5, 10, 20, 30] and set(rows) >= {hd.MAIN, hd.HELDOUT, hd.QK}
+    claims = hd.hessian_claims(runs, tiny, "ci")
+    assert [c.id for c in claims] == ["H1", "H2", "H3", "H4"]
+    assert all(c.verdict in ("holds", "fails", "inconclusive") and c.measured and c.note for c in claims)

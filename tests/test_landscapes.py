@@ -16,7 +16,7 @@ from loopvalley.landscapes import (
     random_coupling_and_start,
     u_valley_eigenvalues,
     v_valley_eigenvalues,
-    valley_eigenvalues,
+    valley_family,
 )
 
 torch.set_num_threads(1)
@@ -98,7 +98,7 @@ def test_valley_families_condition_numbers():
         lam = v_valley_eigenvalues(m, 3.0, 100.0)
         assert float(lam.max()) == pytest.approx(3.0)
         assert float(kappa_valley(lam)) == pytest.approx(100.0)
-    torch.testing.assert_close(valley_eigenvalues("V", 4, 1.0, 10.0), v_valley_eigenvalues(4, 1.0, 10.0))
+    torch.testing.assert_close(valley_family("V", 4, 1.0, 10.0), v_valley_eigenvalues(4, 1.0, 10.0))
 
 
 def test_kappa_of_a_rotated_valley_block_uses_its_eigenvalues():
@@ -166,7 +166,7 @@ def test_same_seed_same_draws():
         (lambda: v_valley_eigenvalues(4, kappa=float("nan")), "kappa"),
         (lambda: v_valley_eigenvalues(4, lam_max=-1.0), "lam_max"),
         (lambda: u_valley_eigenvalues(4, delta=-0.1), "delta"),
-        (lambda: valley_eigenvalues("W", 4), "kind"),
+        (lambda: valley_family("W", 4), "kind"),
         (lambda: kappa_valley(torch.tensor([1.0, -1.0])), "h_valley"),
         (lambda: RiverValleyQuadratic([1.0, -2.0], [0.0, 0.0]), "lam"),
         (lambda: RiverValleyQuadratic([1.0, 2.0], [0.0, float("nan")]), "coupling"),

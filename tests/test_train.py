@@ -1,20 +1,27 @@
-"""The trainer: losses, schedules, determinism, resume == uninterrupted, probes, records, errors."""
+"""The trainer: losses, schedules, determinism, resume == uninterrupted, probes, FLOP accounting,
+records, seeds side by side, errors."""
 
+import ast
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from loopvalley.checkpoint import load_trainer_state, save_checkpoint, trainer_state
+from loopvalley.compute import FlopCounter, flops_at_evals, loops_at_evals
 from loopvalley.models import ModelConfig, forward_flops, looped_attn, single_attn
+from loopvalley.parallel import map_seeds
 from loopvalley.train import (
     NonFiniteLossError,
     RunRecord,
     TrainConfig,
     Trainer,
     lr_at,
-    next_token_accuracy,
     next_token_loss,
+    next_token_metrics,
 )
 
 torch.set_num_threads(1)
@@ -59,7 +66,8 @@ def test_loss_and_accuracy_match_a_manual_computation():
     want = F.cross_entropy(logits[:, :-1].reshape(-1, 3), x[:, 1:].reshape(-1))
     assert torch.allclose(next_token_loss(model, x), want)
     acc = (logits[:, :-1].argmax(-1) == x[:, 1:]).float().mean()
-    assert torch.allclose(next_token_accuracy(model, x), acc)
+    loss, got = next_token_metrics(model, x)
+    assert loss == pytest.approx(float(want)) and got == pytest.approx(float(acc))
 
 
 def test_schedules():
@@ -88,32 +96,40 @@ def test_resume_equals_uninterrupted(tmp_path):
 
     first = Trainer(_model(), DATA, EVAL, _cfg(), probes=[CountingProbe()])
     first.run(steps=7)  # stops mid-epoch, after the probe switched to 1 loop
-    path = first.save_checkpoint(tmp_path / "ckpt.pt")
-    torch.load(path, weights_only=True)  # loadable without pickled objects
+    path = save_checkpoint(first, tmp_path / "ckpt.pt")
+    state = torch.load(path, weights_only=True)  # loadable without pickled objects
     probe = CountingProbe()
-    resumed = Trainer.from_checkpoint(path, DATA, EVAL, probes=[probe])
+    resumed = Trainer(_model(seed=5), DATA, EVAL, _cfg(), probes=[probe])  # other weights: the state replaces them
+    load_trainer_state(resumed, state)
     assert resumed.step == 7 and resumed.model.n_loops == 1 and probe.calls == first.probes[0].calls
     rec2 = resumed.run()
 
     assert rec.train_loss == rec2.train_loss  # bit for bit
     assert rec.eval_loss == rec2.eval_loss and rec.eval_acc == rec2.eval_acc
-    assert rec.eval_step == rec2.eval_step and rec.probes == rec2.probes and rec.flops == rec2.flops
+    assert rec.eval_step == rec2.eval_step and rec.probes == rec2.probes
     for p, q in zip(full.model.parameters(), resumed.model.parameters()):
         assert torch.equal(p, q)
 
 
 def test_probe_protocol_and_compute_accounting():
     probe = CountingProbe()
-    t = Trainer(_model(), DATA, EVAL, _cfg(epochs=2), probes=[probe])  # 12 steps
+    t = Trainer(_model(), DATA, EVAL, _cfg(epochs=2), probes=[probe, FlopCounter()])  # 12 steps
     rec = t.run()
     assert rec.probes["count"]["step"] == [0, 5, 10, 12]  # step 0, every 5, the end
     assert rec.probes["count"]["vec"][1] == [0.0, 5.0, 10.0]
-    assert rec.n_loops_step == [3] * 5 + [1] * 7  # the trainer reads n_loops afresh every step
-    assert rec.eval_step == [0, 4, 8, 12] and rec.n_loops == [3, 3, 1, 1]
-    step_flops = [3 * forward_flops(MCFG, k, 16, 12) for k in rec.n_loops_step]
-    assert rec.flops[-1] == pytest.approx(sum(step_flops))
+    assert rec.eval_step == [0, 4, 8, 12] and list(loops_at_evals(rec)) == [3, 3, 1, 1]
+    loops = [3] * 5 + [1] * 7  # the probe switches to 1 loop after 5 steps: later steps are priced at 1 loop
+    cum = np.cumsum([0] + [3 * forward_flops(MCFG, k, 16, 12) for k in loops])  # closed form, per step
+    assert flops_at_evals(rec) == pytest.approx(cum[[0, 4, 8, 12]])
     assert rec.wall[-1] > 0 and all(np.diff(rec.wall) >= 0)
     assert set(rec.eval_acc) == {"a", "b"} and t.probe_batch.shape == (96, 12)
+
+
+def test_flop_budget_stops_before_the_step_that_would_exceed_it():
+    per = 3 * forward_flops(MCFG, 3, 16, 12)
+    t = Trainer(_model(), DATA, EVAL, _cfg(epochs=3), probes=[FlopCounter(budget=5.5 * per)])
+    rec = t.run()
+    assert t.step == 5 and flops_at_evals(rec)[-1] == pytest.approx(5 * per) and rec.eval_step[-1] == 5
 
 
 def test_request_stop_and_optimizer_rebuild():
@@ -156,7 +172,7 @@ def test_nan_loss_names_the_step():
         loss = next_token_loss(model, tokens)
         return loss * float("nan") if calls[0] > 2 else loss
 
-    t = Trainer(_model(), DATA, EVAL, _cfg(), loss_fn=nan_after_2, acc_fn=next_token_accuracy)
+    t = Trainer(_model(), DATA, EVAL, _cfg(), loss_fn=nan_after_2)
     with pytest.raises(ValueError, match="step 2"):
         t.run()
     assert issubclass(NonFiniteLossError, FloatingPointError)
@@ -189,9 +205,37 @@ def test_bad_data_and_probe_raise():
 def test_loading_a_state_does_not_alias_it():
     t = Trainer(_model(), DATA, EVAL, _cfg())
     t.run(steps=4)
-    state = t.state_dict()
-    n = len(state["record"]["train_loss"])
+    state = trainer_state(t)
+    n, w = len(state["record"]["train_loss"]), state["model"]["attn.W_Q.weight"].clone()
     u = Trainer(_model(), DATA, EVAL, _cfg())
-    u.load_state_dict(state)
+    load_trainer_state(u, state)
     u.run(steps=3)
     assert len(state["record"]["train_loss"]) == n  # the caller's state is left as it was
+    assert torch.equal(state["model"]["attn.W_Q.weight"], w)
+
+
+def _train_seed(seed, steps=6):
+    """A small run per seed (module level: picklable for the worker processes)."""
+    model = looped_attn(MCFG, 3, generator=torch.Generator().manual_seed(seed))
+    return Trainer(model, DATA, EVAL, _cfg(epochs=1, seed=seed, max_steps=steps)).run().to_dict()
+
+
+def test_seeds_side_by_side_equal_sequential_runs():
+    seeds = [0, 1, 2]
+    torch.set_num_threads(1)
+    alone = [_train_seed(s) for s in seeds]
+    together = map_seeds(partial(_train_seed, steps=6), seeds, workers=2)
+    assert [a["train_loss"] for a in alone] == [b["train_loss"] for b in together]  # bit for bit, in seed order
+    assert [a["eval_acc"] for a in alone] == [b["eval_acc"] for b in together]
+    assert map_seeds(_train_seed, [], workers=2) == []
+    with pytest.raises(ValueError, match="workers"):
+        map_seeds(_train_seed, seeds, workers=0)
+
+
+def test_trainer_knows_nothing_about_the_model():
+    src = (Path(__file__).resolve().parents[1] / "lib/loopvalley/train.py").read_text()
+    imported = {n.module for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)}
+    assert not any(m and "models" in m for m in imported)
+    tree = ast.parse(src)
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Trainer")
+    assert cls.end_lineno - cls.lineno + 1 <= 160  # the loop, evaluation and probes: minGPT-sized

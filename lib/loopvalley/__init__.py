@@ -5,6 +5,6 @@ Than Non-Recursive Ones (Provably)* (arXiv 2510.10089). Each module holds one co
 public function's docstring names the notebook that teaches it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .scales import SCALES, current_scale  # noqa: F401

@@ -1,6 +1,8 @@
 """Command line: ``python -m loopvalley reproduce [--scale S] [--only NAME ...] [--seeds N] [--out DIR]``.
 
 ``list`` shows the registered experiments and the claims each one measures.
+``figures --out DIR [--scale S]`` writes every chapter's main figures (SVG + PNG + captions) for slides
+(see :mod:`loopvalley.figures`).
 ``train --model single|looped|shift [--scale S] [--FIELD VALUE ...]`` trains one run from a preset
 (see :mod:`loopvalley.cli_train`).
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from .scales import SCALES
 
@@ -18,10 +21,10 @@ def _reproduce(args) -> int:
 
     claims = reproduce(
         only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet,
-        max_steps=getattr(args, "max_steps", None),
+        max_steps=args.max_steps, workers=args.workers, threads=args.threads,
     )
-    n_ok = sum(c.holds for c in claims)
-    print(f"{n_ok}/{len(claims)} claims hold; ledger written.")
+    n = {v: sum(c.verdict == v for c in claims) for v in ("holds", "fails", "inconclusive")}
+    print(f"{len(claims)} claims: {n['holds']} hold, {n['fails']} fail, {n['inconclusive']} inconclusive; ledger written.")
     return 0
 
 
@@ -33,6 +36,18 @@ def _list(args) -> int:
     return 0
 
 
+def _figures(args) -> int:
+    from .figures import write_figures
+
+    t = time.time()
+    figs = write_figures(args.out, scale=args.scale, chapters=args.only, budget=args.budget)
+    made = [f for f in figs if f.files]
+    for f in figs:
+        print(f"{f.name:34s} {f.source}" if f.files else f"{f.name:34s} {f.caption}")
+    print(f"{len(made)} figures (SVG + PNG) and captions.json / captions.md written to {args.out} in {time.time() - t:.0f} s.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m loopvalley", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -40,13 +55,29 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run the experiments and write claims.json, REPORT.md, figures")
     r.add_argument("--scale", choices=SCALES, default=None, help="default: $LOOPVALLEY_SCALE, else paper on GPU, small on CPU")
     r.add_argument("--only", nargs="+", metavar="NAME", help="run only these experiments")
-    r.add_argument("--seeds", type=int, default=None, help="number of seeds (default: per experiment and scale)")
+    r.add_argument("--seeds", type=int, default=None,
+                   help="number of confirmatory seeds, >= 2 (default: per experiment and scale)")
+    r.add_argument("--workers", type=_positive_int, default=None,
+                   help="processes that train seeds side by side (default: one per CPU core)")
+    r.add_argument("--threads", type=_positive_int, default=1, help="torch threads per process (default 1)")
     r.add_argument("--out", default=None, help="output folder (default: results/<scale>/)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--max-steps", type=_positive_int, default=None, metavar="N",
                    help="smoke test: cap every training run at N steps, evaluation/probe cadences compressed "
                    "to match (e.g. --scale paper --max-steps 20 on a CPU); the ledger's title says so")
     r.set_defaults(func=_reproduce)
+
+    from .figures import CHAPTERS
+
+    f = sub.add_parser("figures", help="write every chapter's main figures (SVG + PNG) and captions, for slides")
+    f.add_argument("--out", required=True, help="output folder")
+    f.add_argument("--scale", choices=SCALES, default="small",
+                   help="whose shipped records/figures to draw (default small; nothing is trained at small or paper)")
+    f.add_argument("--only", nargs="+", metavar="CHAPTER", choices=CHAPTERS, help="only these chapters")
+    f.add_argument("--budget", type=float, default=55.0,
+                   help="seconds for the whole command: a missing chapter's live ci-scale fallback run is made only "
+                   "if it still fits (default 55; 0: never)")
+    f.set_defaults(func=_figures)
 
     ls = sub.add_parser("list", help="list the registered experiments")
     ls.set_defaults(func=_list)

@@ -1,8 +1,30 @@
-"""The claims ledger: every paper claim we measure, with a verdict computed from the numbers.
+"""The claims ledger: each paper claim as a margin over seeds, an interval, and a three-valued verdict.
 
-A :class:`Claim` is made only by :func:`check`, which evaluates a predicate on the measured
-numbers, so a verdict can never be typed in. :func:`write_ledger` writes ``claims.json`` and
-``REPORT.md``; notebooks end with :func:`assert_verdicts`.
+A claim's rule is a **margin**: one number per confirmatory seed that is positive when the data are
+on the paper's side (e.g. ``SHIFT − (Looped − 2 points)``). Over the seeds it gets a 95 % Student-t
+interval (:func:`loopvalley.stats.mean_interval`; margins of arms that share a seed are paired by
+construction, because the margin is computed within the seed). The verdict is
+
+- ``holds``        — the whole interval is above 0,
+- ``fails``        — the whole interval is below 0,
+- ``inconclusive`` — the interval contains 0, fewer than 2 seeds were measured, or a number is
+  missing / not finite (the note says which).
+
+A claim with several parts (a conjunction: "A and B") judges every part this way and takes its
+weakest: it fails when any part fails, holds when every part holds, and is inconclusive otherwise;
+its margin and interval are those of the deciding part (the failing part with the lowest upper end,
+else the part with the lowest lower end).
+
+**Deterministic** claims — nothing a seed can change (gradient descent on exact quadratics by
+construction, parameter counts) — keep two values: ``holds`` when the margin is > 0, ``fails``
+otherwise, with no interval.
+
+Rules, thresholds and windows are chosen on exploratory seeds; verdicts are computed on
+confirmatory seeds (:mod:`loopvalley.seeds`). :func:`claim_from_margins` refuses seeds that are in
+both sets, and marks a claim computed on non-confirmatory seeds (``confirmatory = False``: a
+notebook's exploration, not a verdict of the ledger). :func:`write_ledger` writes ``claims.json`` and
+``REPORT.md``; notebooks end with :func:`assert_verdicts`, which takes the *set* of verdicts that is
+robust at their scale.
 
 Introduced in notebooks/01_river_valley (claims check cell).
 """
@@ -13,166 +35,297 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
+
+from .jsonable import jsonable
+from .seeds import is_confirmatory
+from .stats import mean_interval
+
+VERDICTS = ("holds", "fails", "inconclusive")
+CONFIDENCE = 0.95  # the interval's coverage
+INTERVAL = "Student-t 95 % interval of the mean margin over seeds"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a claim's rule: its per-seed margins, their mean and interval, and its verdict."""
+
+    name: str  # what the margin measures, e.g. "Looped − Single complex accuracy − 5"
+    unit: str  # the margin's unit, e.g. "points"
+    per_seed: list  # one margin per seed (None where the number is missing)
+    mean: float | None  # mean margin (None when not computable)
+    ci_low: float | None  # lower end of the interval (the margin itself when deterministic)
+    ci_high: float | None  # upper end
+    verdict: str  # holds | fails | inconclusive
+    reason: str = ""  # why the part is inconclusive ("" otherwise)
+
+
+def judge_part(name: str, margins: Sequence[float], unit: str = "", deterministic: bool = False) -> Part:
+    """Judge one part: interval of the mean of ``margins`` over seeds, and the verdict it implies.
+
+    Introduced in notebooks/01_river_valley.
+    """
+    vals = [None if v is None else float(v) for v in margins]
+    bad = [i for i, v in enumerate(vals) if v is None or not math.isfinite(v)]
+    clean = [v if v is not None and math.isfinite(v) else None for v in vals]
+    if not vals:
+        return Part(name, unit, [], None, None, None, "inconclusive", "no margin was measured")
+    if bad:
+        what = ", ".join(f"#{i}" for i in bad)
+        return Part(name, unit, clean, None, None, None, "inconclusive",
+                    f"margin missing or not finite for seed(s) {what}")
+    if deterministic:
+        m = float(np.mean(vals))
+        return Part(name, unit, vals, m, m, m, "holds" if m > 0 else "fails")
+    if len(vals) < 2:
+        return Part(name, unit, vals, vals[0], None, None, "inconclusive", "one seed: no interval")
+    m, lo, hi = mean_interval(vals, CONFIDENCE)
+    verdict = "holds" if lo > 0 else "fails" if hi < 0 else "inconclusive"
+    reason = f"the interval [{lo:.3g}, {hi:.3g}] contains 0" if verdict == "inconclusive" else ""
+    return Part(name, unit, vals, m, lo, hi, verdict, reason)
+
+
+def _weakest(parts: Sequence[Part]) -> tuple[str, Part]:
+    """The conjunction's verdict and the part that decides it (see the module doc)."""
+    failing = [p for p in parts if p.verdict == "fails"]
+    if failing:
+        return "fails", min(failing, key=lambda p: p.ci_high)
+    unclear = [p for p in parts if p.verdict == "inconclusive"]
+    if unclear:
+        with_low = [p for p in unclear if p.ci_low is not None]
+        return "inconclusive", (min(with_low, key=lambda p: p.ci_low) if with_low else unclear[0])
+    return "holds", min(parts, key=lambda p: p.ci_low)
 
 
 @dataclass(frozen=True)
 class Claim:
-    id: str  # T1..T6, S1..S3, H1..H3, F1..F4
+    """One measured claim of the paper, with its computed verdict (never typed)."""
+
+    id: str  # T1..T6, S1..S5, H1..H4, F1..F4
     statement: str  # what the paper says, in one sentence
     paper: str  # the paper's number or wording
-    measured: dict  # the numbers (mean, std, per seed, ...), JSON-serialisable
-    holds: bool  # computed from `measured` by `check`, never typed
+    rule: str  # the margin(s), in words: what is positive when the data are on the paper's side
+    rule_version: str  # bumped whenever the rule changes (and only on exploratory evidence)
+    verdict: str  # holds | fails | inconclusive — computed from the margins
+    margin: float | None  # the deciding part's mean margin
+    ci_low: float | None  # ... and its interval (= margin for a deterministic claim)
+    ci_high: float | None
+    unit: str  # the deciding part's unit
+    deciding_part: str  # which part decided the verdict
+    parts: list  # every part, as dicts (name, unit, per_seed, mean, ci_low, ci_high, verdict, reason)
+    n_seeds: int  # how many seeds the verdict rests on
+    seeds: list  # the seeds behind the verdict
+    exploratory_seeds: list  # the seeds the rule was chosen on (disjoint from ``seeds``)
+    deterministic: bool  # no seed can change it: two-valued verdict, no interval
+    confirmatory: bool  # every seed is a confirmatory seed (a ledger verdict, not an exploration)
     scale: str  # ci | small | paper
-    seeds: list  # the seeds behind `measured`
-    rule: str = ""  # the predicate, in words (how `holds` was computed)
-    note: str = ""  # a plain sentence: why it fails, or the regime where it holds
+    measured: dict = field(default_factory=dict)  # the numbers behind the margins (JSON values)
+    note: str = ""  # a plain sentence: why it fails / is inconclusive, or the regime where it holds
+    interval: str = INTERVAL
+
+    @property
+    def holds(self) -> bool:
+        """``verdict == "holds"`` (kept for compatibility with two-valued code)."""
+        return self.verdict == "holds"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["holds"] = self.holds
+        return jsonable(d)
 
 
-def _jsonable(x):
-    """Numbers, arrays and tensors as plain JSON values (NaN -> None)."""
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if hasattr(x, "detach"):  # torch tensor
-        x = x.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer, int)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        f = float(x)
-        return None if math.isnan(f) else (round(f, 6) if math.isfinite(f) else str(f))
-    return x
-
-
-def summary(per_seed: Sequence[float]) -> dict:
-    """``{"mean", "std", "min", "max", "per_seed"}`` of one number measured on several seeds."""
-    a = np.asarray(per_seed, dtype=float)
-    return _jsonable(
-        {
-            "mean": a.mean(),
-            "std": a.std(ddof=0),
-            "min": a.min(),
-            "max": a.max(),
-            "per_seed": a,
-        }
-    )
-
-
-def check(
+def claim_from_margins(
     id: str,
     statement: str,
     paper: str,
-    measured: Mapping,
-    predicate: Callable[[Mapping], bool],
+    margins: Mapping[str, Sequence[float]],
     *,
     rule: str,
+    rule_version: str,
     scale: str,
-    seeds: Iterable[int],
-    fails_because: str = "",
-    holds_note: str = "",
+    seeds: Sequence[int],
+    exploratory_seeds: Sequence[int],
+    units: Mapping[str, str] | str = "",
+    deterministic: bool = False,
+    measured: Mapping | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Claim:
-    """Make a :class:`Claim`: ``holds = predicate(measured)``.
+    """Make a :class:`Claim` from per-seed margins (``{part name: [margin per seed]}``).
 
-    ``rule`` states the predicate in words for the report. ``fails_because`` is the plain sentence
-    the report prints when the claim does not hold; ``holds_note`` (optional) qualifies a verdict
-    that holds (e.g. "only for eta < 2/lambda_max").
+    Every part is judged by :func:`judge_part` and the claim takes its weakest part. ``notes`` maps
+    a verdict to the sentence the report prints for it (``{"fails": "...", "holds": "..."}``); a
+    verdict without one gets a sentence generated from the deciding part's interval.
+
+    Introduced in notebooks/01_river_valley.
     """
-    measured = _jsonable(dict(measured))
-    holds = bool(predicate(measured))
-    note = holds_note if holds else (fails_because or f"the rule '{rule}' is false for the measured numbers")
+    seeds = [int(s) for s in seeds]
+    exploratory_seeds = [int(s) for s in exploratory_seeds]
+    both = sorted(set(seeds) & set(exploratory_seeds))
+    if both:
+        raise ValueError(f"seeds {both} are both exploratory and verdict seeds: a verdict must come from other seeds")
+    if not margins:
+        raise ValueError("margins must hold at least one part")
+    for name, vals in margins.items():
+        if len(vals) != len(seeds) and not deterministic:
+            raise ValueError(f"margins[{name!r}] has {len(vals)} values for {len(seeds)} seeds")
+    unit_of = (lambda n: units) if isinstance(units, str) else (lambda n: units.get(n, ""))
+    parts = [judge_part(n, list(v), unit_of(n), deterministic) for n, v in margins.items()]
+    verdict, deciding = _weakest(parts)
+    note = dict(notes or {}).get(verdict) or _auto_note(verdict, deciding, len(parts))
     return Claim(
-        id=id,
-        statement=statement,
-        paper=paper,
-        measured=measured,
-        holds=holds,
-        scale=scale,
-        seeds=[int(s) for s in seeds],
-        rule=rule,
-        note=note,
+        id=id, statement=statement, paper=paper, rule=rule, rule_version=str(rule_version), verdict=verdict,
+        margin=deciding.mean, ci_low=deciding.ci_low, ci_high=deciding.ci_high, unit=deciding.unit,
+        deciding_part=deciding.name, parts=[asdict(p) for p in parts], n_seeds=len(seeds), seeds=seeds,
+        exploratory_seeds=exploratory_seeds, deterministic=bool(deterministic),
+        confirmatory=bool(seeds) and all(is_confirmatory(s) for s in seeds), scale=scale,
+        measured=jsonable(dict(measured or {})), note=note,
+        interval="exact (deterministic)" if deterministic else INTERVAL,
     )
 
 
-def assert_verdicts(claims: Sequence[Claim], expected: Mapping[str, bool] | None = None) -> str:
-    """The notebooks' claims check: every claim must have its expected verdict (default: holds).
+def _auto_note(verdict: str, p: Part, n_parts: int) -> str:
+    which = f" ({p.name})" if n_parts > 1 else ""
+    if verdict == "inconclusive":
+        return f"inconclusive{which}: {p.reason}"
+    if verdict == "fails":
+        if p.ci_low == p.ci_high:
+            return f"margin{which} {p.mean:+.3g} {p.unit} ≤ 0".replace("  ", " ")
+        return f"margin{which} {p.mean:+.3g} {p.unit}, interval [{p.ci_low:.3g}, {p.ci_high:.3g}] below 0".replace("  ", " ")
+    return ""
 
-    Returns a short table as text (print it); raises ``AssertionError`` naming the claims whose
-    verdict changed, so nbval fails when the science breaks.
+
+def interval_text(c: Claim) -> str:
+    """``+1.2 [0.4, 2.0] points`` (or ``+1.2 points`` when deterministic, ``n/a`` when missing)."""
+    if c.margin is None:
+        return "n/a"
+    unit = f" {c.unit}" if c.unit else ""
+    if c.deterministic or c.ci_low is None:
+        return f"{c.margin:+.3g}{unit}"
+    return f"{c.margin:+.3g} [{c.ci_low:+.3g}, {c.ci_high:+.3g}]{unit}"
+
+
+def summary(per_seed: Sequence[float]) -> dict:
+    """``{"mean", "std", "min", "max", "per_seed"}`` of one number measured on several seeds
+    (NaN and ±inf are kept per seed and left out of the statistics)."""
+    a = np.asarray(per_seed, dtype=float)
+    f = a[np.isfinite(a)]
+    stats = {"mean": f.mean(), "std": f.std(ddof=0), "min": f.min(), "max": f.max()} if f.size else {}
+    return jsonable({**stats, "per_seed": a, **({"n_not_finite": int((~np.isfinite(a)).sum())} if f.size < a.size else {})})
+
+
+def assert_verdicts(claims: Sequence[Claim], allowed: Mapping[str, str | Sequence[str]],
+                    unchecked: Sequence[str] = ()) -> str:
+    """The notebooks' claims check: every claim's verdict must be in its allowed set.
+
+    ``allowed`` maps a claim id to one verdict or a set of verdicts: assert only what is robust at
+    the notebook's scale (e.g. ``{"F4": {"fails", "inconclusive"}}``), never a knife-edge. A set of
+    all three verdicts is a check that cannot fail and is refused: a claim that nothing robust can be
+    said about at this scale goes in ``unchecked`` (printed, not asserted). Returns a short table as
+    text (print it); raises ``AssertionError`` naming the claims whose verdict left its set, so
+    nbval fails when the science changes.
+
+    Introduced in notebooks/01_river_valley.
     """
-    expected = dict(expected or {})
-    wrong = []
-    lines = []
+    wrong, lines = [], []
     for c in claims:
-        want = expected.get(c.id, True)
-        mark = "holds" if c.holds else "does NOT hold"
-        lines.append(f"{c.id}: {mark:13s} ({c.rule})")
-        if c.holds != want:
-            wrong.append(f"{c.id} expected {'to hold' if want else 'to fail'}: {c.note or c.rule}")
-    unknown = set(expected) - {c.id for c in claims}
+        if c.id in unchecked:
+            lines.append(f"{c.id}: {c.verdict:12s} {interval_text(c)}  ({c.n_seeds} seeds; not checked at this scale)")
+            continue
+        if c.id not in allowed:
+            wrong.append(f"{c.id}: no allowed verdicts given (list it in unchecked if nothing robust can be said)")
+            continue
+        ok = {allowed[c.id]} if isinstance(allowed[c.id], str) else set(allowed[c.id])
+        bad = ok - set(VERDICTS)
+        if bad:
+            raise ValueError(f"allowed[{c.id!r}] has unknown verdicts {sorted(bad)}; use {VERDICTS}")
+        if ok == set(VERDICTS):
+            raise ValueError(f"allowed[{c.id!r}] admits every verdict, a check that cannot fail: "
+                             "put the claim in unchecked instead")
+        lines.append(f"{c.id}: {c.verdict:12s} {interval_text(c)}  ({c.n_seeds} seeds)")
+        if c.verdict not in ok:
+            wrong.append(f"{c.id} is {c.verdict}, expected {' or '.join(sorted(ok))}: {c.note or c.rule}")
+    unknown = (set(allowed) | set(unchecked)) - {c.id for c in claims}
     if unknown:
-        wrong.append(f"expected verdicts for claims that were not measured: {sorted(unknown)}")
+        wrong.append(f"allowed verdicts for claims that were not measured: {sorted(unknown)}")
     assert not wrong, "claims check failed:\n" + "\n".join(wrong)
     return "\n".join(lines)
 
 
-def _num(x, fmt: str) -> str:
-    """A number for the report; non-finite values (stored as None or "inf") are written as-is."""
-    return format(x, fmt) if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+# ----------------------------------------------------------------------------------------------
+# The ledger files
 
 
-def _fmt_measured(m: Mapping, limit: int = 6) -> str:
-    parts = []
-    for k, v in list(m.items())[:limit]:
-        if isinstance(v, Mapping) and "mean" in v:
-            parts.append(f"{k} = {_num(v['mean'], '.4g')} ± {_num(v.get('std'), '.2g')}")
-        elif isinstance(v, float):
-            parts.append(f"{k} = {v:.4g}")
-        elif isinstance(v, (int, bool, str)):
-            parts.append(f"{k} = {v}")
-    return "; ".join(parts)
+def load_ledger(path) -> list[dict]:
+    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`)."""
+    return json.loads(Path(path).read_text())
 
 
-def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), title: str = "") -> tuple[Path, Path]:
-    """Write ``claims.json`` and ``REPORT.md`` into ``out_dir``; return both paths.
+def _seeds_text(seeds: Sequence[int]) -> str:
+    seeds = list(seeds)
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}–{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def verdict_table(claims: Sequence[Mapping]) -> str:
+    """The Markdown verdict table (claim, statement, verdict, margin [interval], seeds) of ledger
+    entries (dicts from ``claims.json``). The README's table is this function of the shipped ledger.
+
+    Introduced in notebooks/01_river_valley.
+    """
+    rows = ["| claim | statement | verdict | margin [95 % interval] | seeds |", "|---|---|---|---|---|"]
+    for c in claims:
+        c = dict(c)
+        v = c["verdict"] if c["verdict"] == "holds" else f"**{c['verdict']}**"
+        text = interval_text(Claim(**{k: c[k] for k in Claim.__dataclass_fields__ if k in c}))
+        seeds = "deterministic" if c["deterministic"] else f"{c['n_seeds']} ({_seeds_text(c['seeds'])})"
+        rows.append(f"| {c['id']} | {c['statement']} | {v} | {text} | {seeds} |")
+    return "\n".join(rows)
+
+
+def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), title: str = "",
+                 forest: str | None = None) -> tuple[Path, Path]:
+    """Write ``claims.json`` and ``REPORT.md`` into ``out_dir``; return both paths. ``forest`` is the
+    forest plot's file name (drawn by :func:`loopvalley.plots.ledger.plot_forest`), shown first.
 
     Introduced in notebooks/01_river_valley.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     js = out / "claims.json"
-    js.write_text(json.dumps([c.to_json() for c in claims], indent=2) + "\n")
-    lines = [f"# {title or 'loopvalley reproduction report'}", ""]
+    entries = [c.to_json() for c in claims]
+    js.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
     scales = sorted({c.scale for c in claims})
-    lines += [f"Scale: {', '.join(scales)}. Verdicts are computed from the measured numbers.", ""]
-    lines += ["| claim | paper | measured | verdict |", "|---|---|---|---|"]
-    for c in claims:
-        verdict = "holds" if c.holds else "**does not hold**"
-        lines.append(
-            f"| **{c.id}** {c.statement} | {c.paper} | {_fmt_measured(c.measured)} | {verdict} |"
-        )
-    failing = [c for c in claims if not c.holds]
-    noted = [c for c in claims if c.holds and c.note]
-    if failing:
-        lines += ["", "## Claims that do not hold", ""]
-        lines += [f"- **{c.id}**: {c.note}" for c in failing]
+    n = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
+    lines = [f"# {title or 'loopvalley reproduction report'}", ""]
+    lines += [
+        f"Scale: {', '.join(scales)}. {n['holds']} claims hold, {n['fails']} fail, {n['inconclusive']} are "
+        f"inconclusive. Every verdict is computed from the measured margins: holds when the {INTERVAL} "
+        "lies above 0, fails when it lies below 0, inconclusive otherwise; a claim with several parts takes its "
+        "weakest part. Rules were chosen on exploratory seeds; the verdicts come from the confirmatory seeds listed.",
+        "",
+    ]
+    if forest:
+        lines += [f"![Forest plot: every claim's margin with its 95 % interval; right of the zero line = on the "
+                  f"paper's side]({Path(forest).name})", ""]
+    lines += [verdict_table(entries), ""]
+    noted = [c for c in claims if c.note]
     if noted:
-        lines += ["", "## Regimes", ""]
-        lines += [f"- **{c.id}**: {c.note}" for c in noted]
-    lines += ["", "## Rules", ""]
-    lines += [f"- **{c.id}**: {c.rule}" for c in claims]
+        lines += ["## What the verdicts mean", ""]
+        lines += [f"- **{c.id}** ({c.verdict}): {c.note}" for c in noted]
+        lines += [""]
+    lines += ["## Rules and seeds", ""]
+    for c in claims:
+        ex = _seeds_text(c.exploratory_seeds) if c.exploratory_seeds else "—"
+        seeds = "deterministic" if c.deterministic else f"decided on seeds {_seeds_text(c.seeds)}"
+        lines.append(f"- **{c.id}** (rule v{c.rule_version}; {seeds}; rule chosen on exploratory seeds {ex}): {c.rule}")
+    if not all(c.confirmatory or c.deterministic for c in claims):
+        lines += ["", "**Note:** some claims were computed on non-confirmatory seeds: an exploration, not a verdict."]
     if figures:
         lines += ["", "## Figures", ""]
-        lines += [f"![{Path(f).stem}]({Path(f).name})" for f in figures]
+        lines += [f"![{Path(f).stem}]({Path(f).name})" for f in figures if Path(f).suffix == ".png"]
     md = out / "REPORT.md"
     md.write_text("\n".join(lines) + "\n")
     return js, md

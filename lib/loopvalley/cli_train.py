@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,7 +28,7 @@ _SECTION_TITLES = {
     "markov": "language (MarkovConfig)",
     "data": "data sample (DataConfig)",
     "train": "training (TrainConfig)",
-    "preset": "loops",
+    "run": "loops",
     "shift": "SHIFT controller (ShiftConfig; --model shift only)",
     "runtime": "runtime (RuntimeConfig)",
 }
@@ -126,9 +125,11 @@ def run_training(p, progress: bool = False, log=print):
     """
     import torch
 
-    from .distributed import AcceleratedTrainer, init_from_env, load_checkpoint
-    from .markov import make_markov_data
+    from .checkpoint import load_checkpoint, load_trainer_state
+    from .compute import FlopCounter
+    from .distributed import AcceleratedTrainer, init_from_env
     from .models import build_model
+    from .shift import ShiftController
 
     info = init_from_env(p.train.device)
     say = log if info.is_main else (lambda *a, **k: None)
@@ -137,15 +138,10 @@ def run_training(p, progress: bool = False, log=print):
         torch.set_num_threads(rt.threads)
     seed = int(p.train.seed)
     torch.manual_seed(seed + info.rank)  # per-rank seed for anything unseeded (nothing in this model)
-    data = make_markov_data(p.data.markov, p.data.n_train, p.data.n_test,
-                            torch.Generator().manual_seed(p.data.seed_offset + seed))
+    data = p.data.sample(seed)  # the language sample of this seed (loopvalley.seeds.data_generator)
     model = build_model(p.model, torch.Generator().manual_seed(seed))  # the same weights on every rank
-    probes = []
-    if p.model_name == "shift":
-        from .presets import shift_support
-
-        _, ShiftController = shift_support()
-        probes.append(ShiftController(p.shift))
+    probes = [ShiftController(p.shift)] if p.model_name == "shift" else []
+    probes.append(FlopCounter())  # last: it prices each step at the loops the controller set
     cfg = replace(p.train, progress=bool(progress and info.is_main))
     trainer = AcceleratedTrainer(model, data.train, data.eval_sets, cfg, probes=probes,
                                  amp=rt.amp, compile=rt.compile, dist=info)
@@ -161,7 +157,7 @@ def run_training(p, progress: bool = False, log=print):
     if resume:
         state = load_checkpoint(resume)
         _check_same_run(state, trainer)
-        trainer.load_state_dict(state)
+        load_trainer_state(trainer, state)
         say(f"resumed from {resume} at step {trainer.step}/{trainer.total_steps}")
     say(f"train {_summary_line(p, trainer)}")
     every = rt.ckpt_every or trainer.total_steps
@@ -182,9 +178,9 @@ def _check_same_run(state: dict, trainer) -> None:
     want = trainer.cfg.to_dict()
     got = dict(state.get("train_cfg") or {})
     diff = [k for k in want if k not in ("progress", "device") and k in got and got[k] != want[k]]
-    mc = getattr(trainer.model, "cfg", None)
-    if mc is not None and state.get("model_cfg") not in (None, mc.to_dict()):
-        diff += [f"model.{k}" for k, v in mc.to_dict().items() if state["model_cfg"].get(k) != v]
+    mc, saved = getattr(trainer.model, "cfg", None), state.get("record", {}).get("meta", {}).get("model_cfg")
+    if mc is not None and saved not in (None, mc.to_dict()):
+        diff += [f"model.{k}" for k, v in mc.to_dict().items() if saved.get(k) != v]
     if diff:
         raise ValueError(f"resume: the checkpoint was written with different settings ({', '.join(diff)}); "
                          "resume with the options of the interrupted run")
@@ -203,19 +199,7 @@ def _final_line(trainer, out: Path) -> str:
     parts = [f"{sp} acc {r.eval_acc[sp][-1]:.3f} loss {r.eval_loss[sp][-1]:.3f}" for sp in r.eval_acc]
     tps = len(r.train_step) * trainer.batch_size * trainer.train_tokens.shape[1] / max(r.wall[-1], 1e-9) \
         if r.wall else float("nan")
-    switch = ""
-    if any(n > 1 for n in r.n_loops_step) and r.n_loops_step[0] == 1:
-        switch = f"; switched to {max(r.n_loops_step)} loops at step {r.n_loops_step.index(max(r.n_loops_step))}"
+    s = r.meta.get("switch_step")
+    switch = "" if s is None else f"; switched to {trainer.model.n_loops} loops at step {s}"
     return (f"step {trainer.step}: train loss {r.train_loss[-1]:.3f}; {'; '.join(parts)}{switch}; "
             f"{tps:,.0f} tokens/s; wrote {out}/record.json")
-
-
-def main(argv=None) -> int:
-    """``python -m loopvalley.cli_train ...`` = ``python -m loopvalley train ...``."""
-    from .__main__ import main as lv_main
-
-    return lv_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -22,8 +22,8 @@ processes); the global torch seed is set to ``seed + rank`` for anything unseede
 The data (a few MB of tokens) is sampled on the CPU, so a seed gives bit-identical tokens on every
 device, and moved to the device once; batches are then indexed on the device.
 
-:func:`measure_throughput` times the real training step (tokens/s, achieved FLOP/s, fraction of the
-card's bf16 peak from :data:`PEAK_BF16_TFLOPS`); ``benchmarks/throughput.py`` prints the table.
+``benchmarks/throughput.py`` times this trainer's real training step (tokens/s, achieved FLOP/s,
+fraction of the card's bf16 peak).
 
 Introduced in notebooks/06_full_gpu_training.
 """
@@ -32,28 +32,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ._validate import check_choice, check_int
+from ._validate import check_choice
+from .presets import AMP_MODES
 from .train import Trainer
-
-AMP_MODES = ("auto", "bf16", "off")
-
-# Dense bf16 tensor-core peak (TFLOP/s, no sparsity) by device-name substring; the longest match wins.
-PEAK_BF16_TFLOPS = {
-    "H200": 989.0,
-    "H100": 989.0,  # SXM
-    "H100 PCIe": 756.0,
-    "A100": 312.0,
-    "L40S": 362.0,
-    "L4": 121.0,
-}
-
 
 # ----------------------------------------------------------------------------------------------
 # Processes
@@ -210,10 +197,13 @@ class AcceleratedTrainer(Trainer):
 
     # -- checkpoints: rank 0 writes, everyone waits
     def save_checkpoint(self, path) -> Path:
+        """Rank 0 writes :func:`loopvalley.checkpoint.trainer_state` atomically; every rank waits."""
+        from .checkpoint import save_checkpoint
+
         path = Path(path)
         if self.dist.is_main:
             tmp = path.with_name(path.name + ".tmp")
-            super().save_checkpoint(tmp)
+            save_checkpoint(self, tmp)
             os.replace(tmp, path)  # atomic: an interruption never leaves a half-written checkpoint
         barrier()
         return path
@@ -225,178 +215,3 @@ def barrier() -> None:
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
-
-
-def load_checkpoint(path) -> dict:
-    """A trainer checkpoint read with ``torch.load(..., weights_only=True)`` onto the CPU."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"resume: no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-# ----------------------------------------------------------------------------------------------
-# Throughput
-
-
-def peak_bf16_flops(device_name: str | None = None, override_tflops: float | None = None) -> float | None:
-    """The card's dense bf16 peak in FLOP/s: ``override_tflops`` if given, else the longest
-    :data:`PEAK_BF16_TFLOPS` key contained in ``device_name`` (``None`` if unknown or on a CPU)."""
-    if override_tflops is not None:
-        return float(override_tflops) * 1e12
-    if not device_name:
-        return None
-    hits = [k for k in PEAK_BF16_TFLOPS if k.lower() in device_name.lower()]
-    return PEAK_BF16_TFLOPS[max(hits, key=len)] * 1e12 if hits else None
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    import platform
-
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
-
-
-def measure_throughput(model: str = "looped", scale: str | None = None, *, compile: bool = False, steps: int = 20,
-                       warmup: int = 3, device: str = "auto", amp: str = "auto", batch_size: int | None = None,
-                       peak_tflops: float | None = None, seed: int = 0) -> dict:
-    """Time ``steps`` training steps of the ``model`` preset at ``scale`` (after ``warmup`` steps).
-
-    Runs the real :class:`AcceleratedTrainer` step (forward under autocast, backward, AdamW) on
-    random tokens of the preset's shape. Returns ``{"model", "scale", "mode" ("eager"/"compiled"),
-    "device", "amp", "batch", "seq_len", "d_model", "n_loops", "step_ms", "tokens_per_s",
-    "flops_per_step", "flops_per_s", "peak_flops", "mfu"}``; FLOPs count a training step as
-    3 × :func:`loopvalley.models.forward_flops`. ``mode`` is "eager" when compiling failed.
-
-    Introduced in notebooks/06_full_gpu_training.
-    """
-    from .models import build_model, forward_flops
-    from .presets import preset
-    from .train import TrainConfig, resolve_device
-
-    check_int("steps", steps, 1)
-    check_int("warmup", warmup, 0)
-    p = preset(model if model != "shift" else "single", scale)
-    B = check_int("batch_size", batch_size, 1) if batch_size is not None else p.train.batch_size
-    T = p.data.markov.seq_len
-    dev = resolve_device(device)
-    g = torch.Generator().manual_seed(seed)
-    tokens = torch.randint(p.model.vocab_size, (B * (warmup + steps), T), generator=g)  # (N, T)
-    cfg = TrainConfig(**{**p.train.to_dict(), "betas": tuple(p.train.betas), "batch_size": B,
-                         "max_steps": warmup + steps, "eval_every": 10**9, "device": dev.type, "progress": False})
-    net = build_model(p.model, torch.Generator().manual_seed(seed))
-    tr = AcceleratedTrainer(net, tokens, None, cfg, amp=amp, compile=compile, dist=DistInfo())
-    for _ in range(warmup):
-        tr.train_step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        tr.train_step()
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
-    dt = (time.perf_counter() - t0) / steps
-    fl = 3.0 * forward_flops(p.model, p.model.n_loops, B, T)
-    name = device_name(dev)
-    peak = peak_bf16_flops(name if dev.type == "cuda" else None, peak_tflops)
-    return {
-        "model": model, "scale": p.scale, "mode": "compiled" if tr.compiled else "eager", "device": name,
-        "amp": tr.amp, "batch": B, "seq_len": T, "d_model": p.model.d_model, "n_loops": p.model.n_loops,
-        "step_ms": 1e3 * dt, "tokens_per_s": B * T / dt, "flops_per_step": fl, "flops_per_s": fl / dt,
-        "peak_flops": peak, "mfu": (fl / dt / peak) if peak else None,
-    }
-
-
-def throughput_table(rows) -> str:
-    """A Markdown table of :func:`measure_throughput` rows, with the looped/single time ratio
-    beside the FLOP ratio (≈ the ideal 3× minus the readout's share)."""
-    by = {(r["scale"], r["mode"], r["model"]): r for r in rows}
-    lines = ["| scale | mode | model | batch×T | step (ms) | tokens/s | TFLOP/s | % of bf16 peak | looped/single time | FLOP ratio (ideal 3) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        ratio = flop_ratio = ""
-        single = by.get((r["scale"], r["mode"], "single"))
-        if r["model"] == "looped" and single is not None:
-            ratio = f"{r['step_ms'] / single['step_ms']:.2f}×"
-            flop_ratio = f"{r['flops_per_step'] / single['flops_per_step']:.2f}×"
-        mfu = f"{100 * r['mfu']:.2f}" if r.get("mfu") else "–"
-        lines.append(
-            f"| {r['scale']} | {r['mode']} | {r['model']} | {r['batch']}×{r['seq_len']} | {r['step_ms']:.2f} | "
-            f"{r['tokens_per_s']:,.0f} | {r['flops_per_s'] / 1e12:.4f} | {mfu} | {ratio} | {flop_ratio} |"
-        )
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------------------------
-# The chapter's checks
-
-
-def cost_ratio(model_cfg, batch: int, length: int, n_loops: int = 3) -> dict:
-    """FLOPs of Looped- vs Single-Attn: ``{"ratio", "readout_share", "ideal"}`` where
-    F(n) = n·P + R (P per loop, R the readout), ratio = F(n)/F(1) = n − (n−1)·R/F(1).
-
-    Introduced in notebooks/06_full_gpu_training.
-    """
-    from .models import forward_flops
-
-    f1 = forward_flops(model_cfg, 1, batch, length)
-    fn = forward_flops(model_cfg, n_loops, batch, length)
-    readout = 2.0 * batch * length * model_cfg.d_model * model_cfg.vocab_size  # R = 2·B·T·d·V
-    return {"ratio": fn / f1, "readout_share": readout / f1, "ideal": float(n_loops)}
-
-
-def scale_claims(smoke: dict, scale: str) -> list:
-    """The chapter's checks from two smoke-run records ``smoke = {"single": RunRecord, "looped":
-    RunRecord}`` (same preset, same steps):
-
-    - **G1** the trainer's FLOP accounting charges Looped-Attn n× Single-Attn per step, less the
-      readout's share: n − F₍ₙ₎/F₍₁₎ = (n − 1)·R/F₍₁₎ and that share is small (< 10 %);
-    - **G2** the smoke run learns: for both models the mean training loss of the last 10 steps is
-      ≥ 5 % below that of the first 10, and the final test loss is below the initial one on both splits.
-
-    Introduced in notebooks/06_full_gpu_training.
-    """
-    import numpy as np
-
-    from .claims import check
-    from .models import ModelConfig
-
-    s, l = smoke["single"], smoke["looped"]
-    cfg = ModelConfig(**l.meta["model_cfg"])
-    n = int(cfg.n_loops)
-    per_step = {k: r.flops[-1] / max(1, len(r.train_step)) for k, r in smoke.items()}  # training FLOPs per step
-    cr = cost_ratio(cfg, int(l.meta["train_cfg"]["batch_size"]), int(l.meta["seq_len"]), n)
-    measured = {
-        "flop_ratio": per_step["looped"] / per_step["single"],
-        "ideal": float(n),
-        "readout_share": cr["readout_share"],
-        "predicted_ratio": cr["ratio"],
-    }
-    g1 = check(
-        "G1", "Looped-Attn costs n× Single-Attn per step, less the readout overhead",
-        "T = 3 loops of one shared layer: 3× the compute at equal parameters", measured,
-        lambda m: abs((m["ideal"] - m["flop_ratio"]) - (m["ideal"] - 1) * m["readout_share"]) < 1e-4
-        and m["readout_share"] < 0.1,
-        rule="n − ratio = (n − 1)·readout share (to 1e-4) and readout share < 10 %", scale=scale, seeds=[0],
-        fails_because=f"measured ratio {measured['flop_ratio']:.4f} vs predicted {cr['ratio']:.4f}, "
-        f"readout share {cr['readout_share']:.3f}",
-    )
-    loss = {}
-    for k, r in smoke.items():
-        tl = np.asarray(r.train_loss, dtype=float)
-        loss[k] = {
-            "first10": float(tl[:10].mean()), "last10": float(tl[-10:].mean()),
-            "drop": float(1 - tl[-10:].mean() / tl[:10].mean()),
-            "test_first": {sp: r.eval_loss[sp][0] for sp in r.eval_loss},
-            "test_last": {sp: r.eval_loss[sp][-1] for sp in r.eval_loss},
-        }
-    g2 = check(
-        "G2", "The CPU smoke run of the train command learns", "(a pipeline check, not a paper claim)", loss,
-        lambda m: all(v["drop"] >= 0.05 and all(v["test_last"][sp] < v["test_first"][sp] for sp in v["test_first"])
-                      for v in m.values()),
-        rule="both models: last-10-step train loss ≥ 5 % below the first 10; final test loss < initial on every split",
-        scale=scale, seeds=[int(l.meta.get("seed", 0))],
-        fails_because="; ".join(f"{k}: train loss drop {v['drop']:.1%}" for k, v in loss.items()),
-    )
-    return [g1, g2]

@@ -6,17 +6,16 @@ restricted to a chosen set of parameters (all of them, or blocks such as W_Q, W_
 - :class:`Hessian` — the operator (checked by :func:`finite_difference_hvp`). ``H.hvp(v)`` is a Hessian-vector product by double backward
   through a gradient graph built once per Hessian (``method="reverse"``, the default: on our
   models it is 3–5× faster than forward-over-reverse, ``method="forward"``, and costs 1.2–1.8
-  gradients; see ``benchmarks/hessian_speed.py``); ``H.dense()`` is the full matrix for small models.
+  gradients; see ``benchmarks/hessian_speed.py``); ``H.dense()`` is the full matrix for small models
+  (n products pruned by the symmetry H = Hᵀ; ``benchmarks/hessian_dense_speed.py``).
   Second derivatives run in float64 (optional), in eval mode, on the explicit attention path
   (the fused CPU softmax kernel has no double backward).
 - Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖),
   :func:`power_iteration` (deflated, as PyHessian does it: slower and noisier, for teaching).
 - Traces and densities: :func:`hutchinson`, :func:`hutch_plus_plus`, :func:`slq` (stochastic
   Lanczos quadrature) with :func:`density`.
-- The paper's split (Definition 1): river = {|λ| ≤ ε}, valley = {λ > ε}; :func:`kappa_valley`,
-  :func:`n_low_valley` (valley eigenvalues below τ), :func:`spectral_entropy`,
-  :func:`spectrum_summary`.
-- Tracking: :class:`SpectrumProbe` records spectra during training (the trainer's probe protocol).
+- What a spectrum says (the paper's river/valley split, its κ, the statistic family, phases) and
+  the probe that records spectra during training live in :mod:`loopvalley.spectra`.
 
 Introduced in notebooks/05_hessian_dynamics.
 """
@@ -25,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -33,7 +31,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp
 
-from ._validate import check_choice, check_int, check_positive, check_range
+from ._validate import check_choice, check_int, check_positive
 
 # ----------------------------------------------------------------------------------------------
 # Parameter blocks
@@ -49,6 +47,9 @@ PARAM_BLOCKS = {
     "embedding": ("embed.weight", "pos"),
 }
 HVP_METHODS = ("reverse", "forward")
+# Hessian.dense batches products only for batches of at most this many elements (tokens): above it,
+# one product per backward pass is faster on CPU (benchmarks/hessian_dense_speed.py).
+_BATCHED_UP_TO = 4096
 WHICH = ("LA", "SA", "LM")
 
 
@@ -105,6 +106,17 @@ def second_order_mode(model: torch.nn.Module):
             model.backend = old_backend
 
 
+def _numel(batch) -> int:
+    """Number of elements of the tensors in ``batch`` (a tensor, or a tuple/list/dict of them)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.numel()
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (tuple, list)):
+        return sum(_numel(b) for b in batch)
+    return 0
+
+
 class _Bound:
     """``model`` with its parameters replaced by ``params`` (a dict), callable like the model."""
 
@@ -131,11 +143,11 @@ class Hessian:
 
     - ``H.n`` — the dimension; ``H.names``/``H.slices`` — where each parameter sits in θ.
     - ``H.hvp(v)`` — H v for ``v`` of shape ``(n,)`` or ``(k, n)`` (k products, batched).
-    - ``H.dense()`` — the (n, n) matrix, built from n products (small models only).
+    - ``H.dense()`` — the (n, n) matrix, from n products pruned by symmetry (small models only).
     - ``H.n_hvp`` — how many products have been computed (vectors, not calls).
 
-    ``method="reverse"`` differentiates the gradient ∇L (kept as a graph, built once) along v:
-    Hv = ∇_θ ⟨∇L(θ), v⟩ — one backward pass per product. ``method="forward"`` pushes v forward
+    ``method="reverse"`` differentiates the gradient ∇L (kept as a graph, built once, with one
+    leaf per parameter) along v: Hv = ∇_θ ⟨∇L(θ), v⟩ — one backward pass per product. ``method="forward"`` pushes v forward
     through the gradient function instead: Hv = d/dt ∇L(θ + t v) at t = 0 (``torch.func.jvp``
     of ``torch.func.grad``). Both give the same numbers; ``benchmarks/hessian_speed.py`` times them.
 
@@ -166,19 +178,23 @@ class Hessian:
         self.shapes = [named[k].shape for k in self.names]
         self.sizes = [named[k].numel() for k in self.names]
         offsets = np.cumsum([0] + self.sizes)
+        self._offsets = [int(o) for o in offsets]  # θ_p = θ[offsets[p] : offsets[p + 1]]
         self.slices = {k: slice(int(a), int(b)) for k, a, b in zip(self.names, offsets[:-1], offsets[1:])}
         # θ = concatenation of the selected parameters: (n,)
         self.theta = torch.cat([named[k].detach().to(dtype).reshape(-1) for k in self.names])
         self.n = int(self.theta.numel())
         self.n_hvp = 0
-        self._graph = None  # (θ leaf, ∇L(θ) with create_graph=True), built on first use
+        self._graph = None  # (one leaf per parameter, ∇L with create_graph=True), built on first use
 
     # -- the loss as a function of θ ----------------------------------------------------------------
     def _params(self, theta: torch.Tensor) -> dict:
         """θ (n,) → {name: tensor of the parameter's shape}, plus the frozen rest."""
+        return self._params_from([t.view(s) for t, s in zip(theta.split(self.sizes), self.shapes)])
+
+    def _params_from(self, tensors) -> dict:
+        """One tensor per selected parameter (in its shape) → {name: tensor}, plus the frozen rest."""
         out = dict(self._fixed)
-        for k, t, s in zip(self.names, theta.split(self.sizes), self.shapes):
-            out[k] = t.view(s)
+        out.update(zip(self.names, tensors))
         return out
 
     def loss_at(self, theta: torch.Tensor) -> torch.Tensor:
@@ -192,16 +208,41 @@ class Hessian:
             return float(self.loss_at(self.theta))
 
     def _gradient_graph(self):
+        """``(leaves, grads)``: one leaf per selected parameter and ∇L as a graph (create_graph),
+        built once. Leaves per parameter rather than one flat θ, so that a product can start from
+        some of the gradients and stop at some of the parameters (:meth:`dense` uses both)."""
         if self._graph is None:
-            theta = self.theta.clone().requires_grad_(True)
-            with torch.enable_grad():
-                (g,) = torch.autograd.grad(self.loss_at(theta), theta, create_graph=True)  # ∇L: (n,)
-            self._graph = (theta, g)
+            leaves = [t.reshape(s).clone().requires_grad_(True) for t, s in zip(self.theta.split(self.sizes), self.shapes)]
+            with torch.enable_grad(), second_order_mode(self.model):
+                loss = self.loss_fn(_Bound(self.model, self._params_from(leaves)), self.batch)
+                grads = torch.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)  # ∇L, per parameter
+            grads = [torch.zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]  # unused → 0
+            self._graph = (leaves, grads)
         return self._graph
 
     def gradient(self) -> torch.Tensor:
         """∇L(θ₀): (n,)."""
-        return self._gradient_graph()[1].detach().clone()
+        return torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]])
+
+    def _pullback(self, first: int, cotangents, start: int, k: int | None) -> torch.Tensor:
+        """∇_{θ_start…} Σ_p ⟨∂L/∂θ_p, c_p⟩ for the parameters p = first, first+1, … that ``cotangents``
+        cover: rows ``offsets[start]:`` of H c, flattened (``(m,)``, or ``(k, m)`` for k batched
+        cotangents). One backward pass through the cached gradient graph, which visits only the
+        nodes between those gradients and those parameters."""
+        leaves, grads = self._gradient_graph()
+        live = [(g, c) for g, c in zip(grads[first:], cotangents) if g.requires_grad]
+        inputs = leaves[start:]
+        lead = () if k is None else (k,)
+        if not live:  # every gradient is constant in θ: H c = 0
+            return torch.zeros(*lead, self.n - self._offsets[start], dtype=self.dtype, device=self.device)
+        outs = torch.autograd.grad(
+            [g for g, _ in live], inputs, [c for _, c in live],
+            retain_graph=True, allow_unused=True, is_grads_batched=k is not None,
+        )
+        return torch.cat([
+            (torch.zeros(*lead, x.numel(), dtype=self.dtype, device=self.device) if o is None else o.reshape(*lead, -1))
+            for o, x in zip(outs, inputs)
+        ], dim=-1)
 
     # -- products -------------------------------------------------------------------------------------
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
@@ -212,19 +253,18 @@ class Hessian:
         v = torch.as_tensor(v)
         if v.shape[-1] != self.n or v.dim() not in (1, 2):
             raise ValueError(f"v must have shape ({self.n},) or (k, {self.n}), got {tuple(v.shape)}")
-        v = v.to(self.dtype).to(self.device)
-        if v.dim() == 2:
-            self.n_hvp += v.shape[0]
-            if self.method == "reverse":
-                theta, g = self._gradient_graph()
-                # H V = ∇_θ ⟨∇L, V_i⟩ for each row (vmapped backward)
-                return torch.autograd.grad(g, theta, v, retain_graph=True, is_grads_batched=True)[0]
-            return torch.func.vmap(self._hvp_forward)(v)  # (k, n)
-        self.n_hvp += 1
-        if self.method == "reverse":
-            theta, g = self._gradient_graph()
-            return torch.autograd.grad(g, theta, v, retain_graph=True)[0]  # Hv = ∇_θ ⟨∇L, v⟩
-        return self._hvp_forward(v)
+        v = v.to(device=self.device, dtype=self.dtype)
+        k, off = (v.shape[0] if v.dim() == 2 else None), self._offsets
+        self.n_hvp += 1 if k is None else k
+        if self.method == "forward":
+            return self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v)  # (k, n)
+        # H v = ∇_θ ⟨∇L, v⟩, v cut into one piece per parameter (batched backward for (k, n))
+        if k is None:
+            v = v.contiguous()
+            pieces = [v[off[p] : off[p + 1]].view(s) for p, s in enumerate(self.shapes)]  # views, no copies
+        else:
+            pieces = [v[:, off[p] : off[p + 1]].reshape(k, *s) for p, s in enumerate(self.shapes)]
+        return self._pullback(0, pieces, 0, k)
 
     def _hvp_forward(self, v: torch.Tensor) -> torch.Tensor:
         # Hv = d/dt ∇L(θ + t v) |_{t=0}
@@ -234,21 +274,50 @@ class Hessian:
         return self.hvp(v)
 
     def dense(self, chunk: int = 8) -> torch.Tensor:
-        """The full Hessian (n, n), column block by column block (``chunk`` products per batched
-        call; batching saves 10–20 % on our models), symmetrised as (H + Hᵀ)/2 to remove rounding
-        asymmetry.
+        """The full Hessian (n, n) from products with the basis vectors e_1 … e_n.
+
+        With ``method="reverse"`` (the default) it uses the symmetry H = Hᵀ and the cached gradient
+        graph. For a basis vector e_c of parameter p the product starts from ∂L/∂θ_p alone and stops
+        at the parameters p, p+1, …: it yields the rows of H e_c in p's block and below, and the
+        backward pass skips the rest of the graph. The blocks above the diagonal are the transposes
+        of those below; the diagonal blocks are symmetrised as (B + Bᵀ)/2 to remove rounding
+        asymmetry. Equal to n full products up to rounding; on notebook 05's attention Hessian
+        (n = 1024) it takes 1.2–1.7× less CPU time than them with 3 loops and 2–3.4× less with 1 loop
+        (``benchmarks/hessian_dense_speed.py``): the products of a 3-loop model share most of the
+        graph, so skipping its tail saves less.
+
+        ``chunk``: at most this many products per batched (vmapped) backward pass. Batching saves
+        per-operation overhead while the model's tensors are small, and costs more than it saves
+        (copies, memory traffic) once they are large, so the chunk shrinks with the batch: at most
+        max(1, 4096 // N) products per pass, N the number of elements of the batch (B·T tokens).
+        With ``method="forward"``: ``chunk`` vmapped forward-over-reverse products per call, then
+        (H + Hᵀ)/2.
 
         Introduced in notebooks/05_hessian_dynamics.
         """
         chunk = check_int("chunk", chunk, 1)
-        eye = torch.eye(self.n, dtype=self.dtype, device=self.device)
-        if chunk == 1:
-            cols = [self.hvp(e) for e in eye]
-        else:
-            cols = [self.hvp(eye[i : i + chunk]) for i in range(0, self.n, chunk)]
-            cols = [c for block in cols for c in block]
-        Hm = torch.stack(cols)  # row i = H e_i = column i (H symmetric): (n, n)
-        return 0.5 * (Hm + Hm.T)
+        n, off = self.n, self._offsets
+        if self.method == "forward":
+            eye = torch.eye(n, dtype=self.dtype, device=self.device)
+            Hm = torch.cat([self.hvp(eye[i : i + chunk]) for i in range(0, n, chunk)])  # row i = H e_i: (n, n)
+            return 0.5 * (Hm + Hm.T)
+        chunk = min(chunk, max(1, _BATCHED_UP_TO // max(1, _numel(self.batch))))
+        owner = np.searchsorted(off, np.arange(n), side="right") - 1  # the parameter of each coordinate
+        M = torch.empty(n, n, dtype=self.dtype, device=self.device)  # M[c, r] = (H e_c)_r
+        for i in range(0, n, chunk):
+            c = min(chunk, n - i)
+            a, b = int(owner[i]), int(owner[i + c - 1])  # the chunk's columns lie in parameters a..b
+            E = torch.zeros(c, off[b + 1] - off[a], dtype=self.dtype, device=self.device)  # (c, n_a + … + n_b)
+            E[torch.arange(c), torch.arange(i - off[a], i - off[a] + c)] = 1.0  # rows: e_i … e_{i+c−1}
+            lead = (c,) if c > 1 else ()  # one vector: a plain backward pass, no batching
+            cots = [e.reshape(*lead, *s) for e, s in zip(E.split(self.sizes[a : b + 1], dim=1), self.shapes[a : b + 1])]
+            M[i : i + c, off[a] :] = self._pullback(a, cots, a, c if c > 1 else None)  # rows off[a]: of H e_i …
+            self.n_hvp += c
+        for p in range(len(self.names)):  # complete M in place into the symmetric H
+            P, R = slice(off[p], off[p + 1]), slice(off[p + 1], n)
+            M[P, P] = 0.5 * (M[P, P] + M[P, P].T)  # diagonal block: (B + Bᵀ)/2
+            M[R, P] = M[P, R].T  # below it: H[r, c] = (H e_c)_r = M[c, r]; above it M[P, R] is H[P, R]
+        return M
 
     def block(self, H_dense: torch.Tensor, rows: str, cols: str | None = None) -> torch.Tensor:
         """The sub-block of a dense Hessian for parameters ``rows`` × ``cols`` (exact names)."""
@@ -340,65 +409,81 @@ def _lanczos_basis(matvec, v0, m, *, tol=None, k=None, which="LA", check=None):
 
     Builds Q = [q_1 … q_m] with H Q_m = Q_m T_m + β_m q_{m+1} e_mᵀ, T_m tridiagonal (α on the
     diagonal, β off it). Stops early at an invariant subspace (β ≈ 0) or, when ``tol`` is given,
-    once the top-k Ritz values have residual estimates |β_m s_{m,i}| ≤ tol·|θ_i|.
+    once the top-k Ritz values have error estimates ≤ tol·|θ_i| (tested after every step up to
+    step 50, then every ⌈j/50⌉ steps, so the test stays a small fraction of a product).
     Returns ``(alphas, betas, Q, beta_last)``.
     """
     n = v0.numel()
-    Q = torch.zeros(m + 1, n, dtype=v0.dtype, device=v0.device)  # rows are the Lanczos vectors
-    Q[0] = v0 / v0.norm()
+    Q = torch.empty(m + 1, n, dtype=v0.dtype, device=v0.device)  # rows are the Lanczos vectors
+    torch.div(v0, torch.linalg.vector_norm(v0), out=Q[0])
     alphas, betas = [], []
     scale = 0.0
     for j in range(m):
-        w = matvec(Q[j])  # H q_j
-        alpha = float(Q[j] @ w)  # α_j = q_jᵀ H q_j
+        q, Qj = Q[j], Q[: j + 1]
+        w = matvec(q)  # H q_j
+        alpha = float(torch.dot(q, w))  # α_j = q_jᵀ H q_j
         # w ← w − Q Qᵀ w, twice: removes α_j q_j, β_{j−1} q_{j−1} and every rounding leak
         for _ in range(2):
-            w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        beta = float(w.norm())  # β_j = ‖w‖
+            w = torch.addmv(w, Qj.T, torch.mv(Qj, w), alpha=-1.0)
+        beta = float(torch.linalg.vector_norm(w))  # β_j = ‖w‖
         alphas.append(alpha)
         scale = max(scale, abs(alpha) + beta)
         if beta <= 1e-10 * max(scale, 1e-300) or j + 1 == n:  # invariant subspace: T is exact
             betas.append(0.0)
             break
         betas.append(beta)
-        Q[j + 1] = w / beta
-        if tol is not None and j + 1 >= k and check(alphas, betas, tol, k, which):
-            break
+        torch.div(w, beta, out=Q[j + 1])  # q_{j+1} = w / β_j
+        steps = j + 1
+        if tol is not None and steps >= k and (steps <= 50 or steps % -(-steps // 50) == 0):
+            if check(alphas, betas, tol, k, which):
+                break
     return alphas, betas, Q[: len(alphas)], betas[-1]
 
 
-def _tridiag(alphas, betas, dtype=torch.float64):
+def _tridiag(alphas, betas) -> np.ndarray:
+    """T_m (m, m) from α (m,) on the diagonal and β_1 … β_{m−1} off it (numpy float64)."""
     m = len(alphas)
-    T = torch.diag(torch.tensor(alphas, dtype=dtype))
+    T = np.diag(np.asarray(alphas, dtype=np.float64))
     if m > 1:
-        off = torch.tensor(betas[: m - 1], dtype=dtype)
-        T = T + torch.diag(off, 1) + torch.diag(off, -1)
-    return T  # (m, m)
+        off = np.asarray(betas[: m - 1], dtype=np.float64)
+        i = np.arange(m - 1)
+        T[i, i + 1] = T[i + 1, i] = off
+    return T
 
 
-def _order(theta, which):
+def _eigh_small(T: np.ndarray):
+    """T = S diag(θ) Sᵀ for a small symmetric numpy matrix (θ ascending), with torch's LAPACK, which
+    follows torch's thread setting (numpy's OpenBLAS may start threads of its own for 30 × 30)."""
+    theta, S = torch.linalg.eigh(torch.from_numpy(T))
+    return theta.numpy(), S.numpy()
+
+
+def _order(theta: np.ndarray, which) -> np.ndarray:
     if which == "LA":
-        return torch.argsort(theta, descending=True)
+        return np.argsort(-theta, kind="stable")
     if which == "SA":
-        return torch.argsort(theta)
-    return torch.argsort(theta.abs(), descending=True)
+        return np.argsort(theta, kind="stable")
+    return np.argsort(-np.abs(theta), kind="stable")
 
 
 def _ritz_errors(theta, S, beta, idx):
     """Error bounds of the Ritz values θ_i (i in ``idx``): residual r_i = |β_m s_{m,i}| and, with
-    the gap δ_i to the nearest other Ritz value, the refined bound min(r_i, r_i²/δ_i)."""
-    res = (beta * S[-1, idx]).abs()  # ‖H y_i − θ_i y_i‖ = |β_m s_{m,i}|
-    d = (theta[idx][:, None] - theta[None, :]).abs()  # (k, m)
-    d[torch.arange(len(idx)), idx] = float("inf")
-    gap = d.min(dim=1).values  # δ_i
-    return res, torch.minimum(res, res**2 / gap.clamp_min(1e-300))
+    the gap δ_i to the nearest other Ritz value, the refined bound min(r_i, r_i²/δ_i) (just r_i
+    while there is only one Ritz value: no gap is known yet)."""
+    res = np.abs(beta * S[-1, idx])  # ‖H y_i − θ_i y_i‖ = |β_m s_{m,i}|
+    if theta.size < 2:
+        return res, res
+    d = np.abs(theta[idx][:, None] - theta[None, :])  # (k, m)
+    d[np.arange(len(idx)), idx] = np.inf
+    gap = d.min(axis=1)  # δ_i
+    return res, np.minimum(res, res**2 / np.maximum(gap, 1e-300))
 
 
 def _ritz_converged(alphas, betas, tol, k, which):
-    theta, S = torch.linalg.eigh(_tridiag(alphas, betas))
+    theta, S = _eigh_small(_tridiag(alphas, betas))
     idx = _order(theta, which)[:k]
     _, err = _ritz_errors(theta, S, betas[-1], idx)
-    return bool((err <= tol * theta[idx].abs().clamp_min(1e-300)).all())
+    return bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
 
 
 def lanczos(
@@ -418,7 +503,8 @@ def lanczos(
     below ``tol``·|θ_i|, or for ``max_iter`` steps (default min(n, max(4k, 200))). The estimate
     is min(r_i, r_i²/δ_i), with residual r_i = |β_m s_{m,i}| and δ_i the gap to the nearest
     other Ritz value. For a symmetric matrix the error is at most r_i (Bauer–Fike) and about
-    r_i²/δ_i once the neighbours are resolved.
+    r_i²/δ_i once the neighbours are resolved (with one Ritz value, r_i alone). The test runs after
+    every step up to step 50, then every ⌈j/50⌉ steps (it costs an m × m eigenproblem).
     ``which``: "LA" largest, "SA" smallest, "LM" largest |λ|. With ``explicit_residuals`` the
     reported residuals are ‖H v − λ v‖ computed with k more products (batched).
 
@@ -432,18 +518,18 @@ def lanczos(
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     v0 = _random_unit(op.n, g, op.dtype, op.device)
     alphas, betas, Q, beta_last = _lanczos_basis(op, v0, m, tol=tol, k=k, which=which, check=_ritz_converged)
-    theta, S = torch.linalg.eigh(_tridiag(alphas, betas))  # Ritz values θ, T = S diag(θ) Sᵀ
+    theta, S = _eigh_small(_tridiag(alphas, betas))  # Ritz values θ, T = S diag(θ) Sᵀ
     idx = _order(theta, which)[:k]
-    lam = theta[idx]  # (k,)
     est, err = _ritz_errors(theta, S, beta_last, idx)  # residuals |β_m s_{m,i}|, error estimates
-    converged = bool((err <= tol * lam.abs().clamp_min(1e-300)).all())
+    lam = torch.from_numpy(theta[idx].copy())  # (k,)
+    converged = bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
     vecs = None
     if return_vectors or explicit_residuals:
-        vecs = S[:, idx].T.to(Q.dtype).to(Q.device) @ Q  # Ritz vectors y_i = Q s_i: (k, n)
-    res = est
+        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Q s_i: (k, n)
+    res = torch.from_numpy(est)
     if explicit_residuals:
         HV = op(vecs)  # (k, n)
-        res = (HV - lam.to(HV.dtype)[:, None] * vecs).norm(dim=1).to(torch.float64).cpu()  # ‖Hy − θy‖
+        res = (HV - lam.to(HV)[:, None] * vecs).norm(dim=1).to(torch.float64).cpu()  # ‖Hy − θy‖
     return EigResult(lam, vecs if return_vectors else None, res, op.count, len(alphas), converged)
 
 
@@ -460,8 +546,8 @@ def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | No
     alphas, betas, _, _ = _lanczos_basis(op, _random_unit(op.n, g, op.dtype, op.device), m)
     out = np.full((m, k), np.nan)
     for j in range(len(alphas)):
-        theta = torch.linalg.eigvalsh(_tridiag(alphas[: j + 1], betas[: j + 1])).flip(0)[:k]  # Ritz values of T_j
-        out[j, : theta.numel()] = theta.numpy()
+        theta = _eigh_small(_tridiag(alphas[: j + 1], betas[: j + 1]))[0][::-1][:k]  # Ritz values of T_j
+        out[j, : theta.size] = theta
     out[len(alphas):] = out[len(alphas) - 1]  # an invariant subspace was found: the values are final
     return out
 
@@ -638,9 +724,9 @@ def slq(
     nodes, weights = [], []
     for v0 in starts.to(op.dtype).to(op.device):
         alphas, betas, _, _ = _lanczos_basis(op, v0, m)
-        theta, S = torch.linalg.eigh(_tridiag(alphas, betas))
-        nodes.append(theta)
-        weights.append(S[0] ** 2)  # w_j = (e_1ᵀ s_j)²
+        theta, S = _eigh_small(_tridiag(alphas, betas))
+        nodes.append(torch.from_numpy(theta))
+        weights.append(torch.from_numpy(S[0] ** 2))  # w_j = (e_1ᵀ s_j)²
     return SLQResult(nodes, weights, op.n, op.count)
 
 
@@ -657,240 +743,3 @@ def density(result: SLQResult, grid, sigma: float) -> np.ndarray:
         th, w = th.cpu().numpy()[None], w.cpu().numpy()[None]
         out += (w * np.exp(-0.5 * ((t - th) / sigma) ** 2)).sum(1) / (sigma * math.sqrt(2 * math.pi))
     return out / len(result.nodes)
-
-
-# ----------------------------------------------------------------------------------------------
-# The paper's river/valley split (Definition 1) and summaries of a spectrum
-
-
-def _eigs(eigs) -> np.ndarray:
-    a = eigs.detach().cpu().numpy() if isinstance(eigs, torch.Tensor) else np.asarray(eigs)
-    a = np.asarray(a, dtype=float).ravel()
-    if a.size == 0:
-        raise ValueError("eigs must contain at least one eigenvalue")
-    if not np.isfinite(a).all():
-        raise ValueError("eigs must be finite")
-    return a
-
-
-def river_valley_split(eigs, eps: float) -> dict:
-    """Split eigenvalues by the threshold ε (paper's Definition 1):
-
-    - river:    |λ| ≤ ε (flat directions);
-    - valley:   λ > ε (steep walls: positive curvature);
-    - negative: λ < −ε (descent directions: neither river nor valley; counted, kept out of κ).
-
-    Returns boolean masks ``{"river", "valley", "negative"}`` (numpy, one per eigenvalue).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    a = _eigs(eigs)
-    eps = check_positive("eps", eps, allow_zero=True)
-    return {"river": np.abs(a) <= eps, "valley": a > eps, "negative": a < -eps}
-
-
-def valley_eigenvalues(eigs, eps: float) -> np.ndarray:
-    """The valley eigenvalues {λ > ε}, ascending. Introduced in notebooks/05_hessian_dynamics."""
-    a = _eigs(eigs)
-    return np.sort(a[river_valley_split(a, eps)["valley"]])
-
-
-def kappa_valley(eigs, eps: float) -> float:
-    """κ(H_valley) = λ_max / λ_min over the valley eigenvalues λ > ε (nan when there are none).
-
-    Negative eigenvalues (λ < −ε) are not valley walls and are left out; so κ ≤ λ_max/ε, and
-    κ depends on ε — the sensitivity the notebook shows.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    v = valley_eigenvalues(eigs, eps)
-    return float(v[-1] / v[0]) if v.size else float("nan")  # κ = λ_max(H_V) / λ_min(H_V)
-
-
-def n_low_valley(eigs, eps: float, tau: float) -> int:
-    """#{ε < λ < τ}: valley eigenvalues below τ (low-curvature walls; Assumption 1 (i)).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    eps = check_positive("eps", eps, allow_zero=True)
-    tau = check_positive("tau", tau)
-    if tau <= eps:
-        raise ValueError(f"tau must be > eps, got tau={tau!r}, eps={eps!r}")
-    v = valley_eigenvalues(eigs, eps)
-    return int((v < tau).sum())
-
-
-def low_valley_eigenvalues(eigs, eps: float, tau: float) -> np.ndarray:
-    """The valley eigenvalues below τ, ascending (the ones Assumption 1 compares component-wise).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    n_low_valley(eigs, eps, tau)  # validates
-    v = valley_eigenvalues(eigs, eps)
-    return v[v < tau]
-
-
-def spectral_entropy(eigs) -> float:
-    """S = −Σ p_i log p_i with p_i = |λ_i| / Σ_j |λ_j| (nats). exp(S) is the *effective number*
-    of curvature directions: 1 if one eigenvalue carries all the mass, n if all are equal.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    a = np.abs(_eigs(eigs))
-    total = a.sum()
-    if total == 0:
-        return 0.0
-    p = a[a > 0] / total  # p_i = |λ_i| / Σ|λ_j|
-    return float(-(p * np.log(p)).sum())
-
-
-def thresholds(eigs, eps_rel: float = 1e-3, tau_rel: float = 1e-2) -> tuple[float, float]:
-    """Absolute (ε, τ) = (eps_rel, tau_rel) × λ_max: thresholds relative to the steepest wall.
-
-    Relative thresholds make the split scale-free (multiplying the loss by c leaves it unchanged)
-    and compare what the optimiser sees: the step η λ_i relative to η λ_max.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    eps_rel = check_range("eps_rel", eps_rel, 0.0, 1.0, hi_open=True)
-    tau_rel = check_range("tau_rel", tau_rel, 0.0, 1.0, lo_open=True)
-    if tau_rel <= eps_rel:
-        raise ValueError(f"tau_rel must be > eps_rel, got tau_rel={tau_rel!r}, eps_rel={eps_rel!r}")
-    lam_max = float(_eigs(eigs).max())
-    if lam_max <= 0:
-        raise ValueError("the spectrum has no positive eigenvalue: relative thresholds are undefined")
-    return eps_rel * lam_max, tau_rel * lam_max
-
-
-def spectrum_summary(eigs, eps_rel: float = 1e-3, tau_rel: float = 1e-2) -> dict:
-    """Every number the notebook tracks, from one spectrum, with ε = eps_rel·λ_max, τ = tau_rel·λ_max:
-    ``lambda_max``, ``lambda_min``, ``trace``, ``n_river``, ``n_valley``, ``n_negative``,
-    ``kappa_valley``, ``n_low_valley``, ``entropy``, ``effective_rank`` (= exp(entropy)).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    a = _eigs(eigs)
-    eps, tau = thresholds(a, eps_rel, tau_rel)
-    split = river_valley_split(a, eps)
-    S = spectral_entropy(a)
-    return {
-        "lambda_max": float(a.max()),
-        "lambda_min": float(a.min()),
-        "trace": float(a.sum()),
-        "n_river": int(split["river"].sum()),
-        "n_valley": int(split["valley"].sum()),
-        "n_negative": int(split["negative"].sum()),
-        "kappa_valley": kappa_valley(a, eps),
-        "n_low_valley": n_low_valley(a, eps, tau),
-        "entropy": S,
-        "effective_rank": float(math.exp(S)),
-    }
-
-
-# ----------------------------------------------------------------------------------------------
-# Tracking spectra during training
-
-
-@dataclass
-class SpectrumProbe:
-    """A trainer probe (``probe(trainer) -> dict | None``) that records the Hessian spectrum of the
-    training loss on ``trainer.probe_batch`` every ``every`` steps, or at the steps of an explicit
-    schedule ``steps`` (a sorted tuple; e.g. :func:`probe_schedule`, dense early and sparse late).
-    With a schedule the probe sets ``every = 1`` and returns ``None`` (nothing recorded) off the
-    schedule, except at the trainer's final call at the end of training.
-
-    When the Hessian has at most ``dense_max`` dimensions it stores the full spectrum
-    (``eigenvalues``, ascending, from ``torch.linalg.eigvalsh`` of the dense Hessian); otherwise
-    the ``top_k`` largest eigenvalues by :func:`lanczos` (``top``, ``residuals``) and an SLQ density
-    (``slq_nodes``, ``slq_weights``). Either way it adds :func:`spectrum_summary` numbers
-    (computed at ``eps_rel``/``tau_rel``; the stored spectrum lets you recompute them at any
-    thresholds), the epoch, the number of loops and the seconds spent.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-
-    every: int = 50  # steps between spectra (ignored, set to 1, when ``steps`` is given)
-    steps: tuple | None = None  # explicit schedule: the steps to probe at (sorted, distinct, >= 0)
-    top_k: int = 10  # eigenvalues from Lanczos when the Hessian is too large for dense
-    dense_max: int = 4000  # use the dense Hessian up to this many parameters
-    params: object = None  # parameter blocks (see select_params); None = all
-    dtype: torch.dtype = torch.float64  # precision of the Hessian products
-    eps_rel: float = 1e-3  # river/valley threshold ε as a fraction of λ_max
-    tau_rel: float = 1e-2  # low-valley threshold τ as a fraction of λ_max
-    slq_vectors: int = 4  # SLQ random starts (large models)
-    slq_steps: int = 80  # SLQ Lanczos steps per start (large models)
-    loss_fn: Callable | None = None  # default: the trainer's loss_fn
-    seed: int = 0  # seeds the random starts
-    name: str = "spectrum"  # key in record.probes
-    chunk: int = 8  # products per batched call when building the dense Hessian
-
-    def __post_init__(self):
-        check_int("every", self.every, 1)
-        if self.steps is not None:
-            self.steps = tuple(check_int("steps", s, 0) for s in self.steps)
-            if not self.steps or any(a >= b for a, b in zip(self.steps, self.steps[1:])):
-                raise ValueError(f"steps must be a non-empty, strictly increasing schedule, got {self.steps!r}")
-            self.every = 1  # the trainer offers every step; __call__ keeps the scheduled ones
-        check_int("top_k", self.top_k, 1)
-        check_int("dense_max", self.dense_max, 0)
-        thresholds([1.0], self.eps_rel, self.tau_rel)  # validates the pair
-        check_int("slq_vectors", self.slq_vectors, 1)
-        check_int("slq_steps", self.slq_steps, 1)
-
-    def __call__(self, trainer) -> dict | None:
-        if self.steps is not None and int(trainer.step) not in self.steps and not trainer.done:
-            return None  # off the schedule (the final call at the end of training always records)
-        t0 = time.perf_counter()
-        loss_fn = self.loss_fn or getattr(trainer, "loss_fn", None)
-        if loss_fn is None:
-            from .train import next_token_loss as loss_fn
-        H = Hessian(trainer.model, loss_fn, trainer.probe_batch, self.params, self.dtype)
-        g = torch.Generator().manual_seed(self.seed + int(trainer.step))
-        out = {"epoch": float(getattr(trainer, "epoch", 0)), "n_loops": int(getattr(trainer.model, "n_loops", 1))}
-        out["loss"] = H.loss()
-        if H.n <= self.dense_max:
-            eigs = torch.linalg.eigvalsh(H.dense(self.chunk)).cpu()  # ascending: (n,)
-            out["eigenvalues"] = eigs.tolist()
-            out["top"] = eigs.flip(0)[: self.top_k].tolist()
-        else:
-            res = lanczos(H, min(self.top_k, H.n), generator=g, explicit_residuals=True)
-            out["top"] = res.eigenvalues.tolist()
-            out["residuals"] = res.residuals.tolist()
-            d = slq(H, self.slq_vectors, self.slq_steps, generator=g)
-            out["slq_nodes"] = [t.tolist() for t in d.nodes]
-            out["slq_weights"] = [w.tolist() for w in d.weights]
-            eigs = torch.cat(d.nodes)  # Ritz values stand in for the spectrum in the summary
-        if float(eigs.max()) > 0:
-            out.update(spectrum_summary(eigs, self.eps_rel, self.tau_rel))
-        out["n_hvp"] = H.n_hvp
-        out["seconds"] = time.perf_counter() - t0
-        return out
-
-
-def probe_schedule(max_steps: int, base=(0, 5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320, 440, 600),
-                   base_steps: int = 600) -> tuple:
-    """A probe schedule dense early and sparse late: ``base`` (steps of a ``base_steps``-step run,
-    spaced roughly geometrically: every 5 steps up to 20, then ×1.33–1.5) scaled to ``max_steps``,
-    rounded, duplicates dropped; always starts at 0 and ends at ``max_steps``. Early training
-    changes fastest (the simple patterns are fitted in the first few dozen steps), so that is where
-    the probes go.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    max_steps = check_int("max_steps", max_steps, 1)
-    base_steps = check_int("base_steps", base_steps, 1)
-    f = max_steps / base_steps
-    out = {0, max_steps} | {min(max_steps, int(round(s * f))) for s in base}  # s · max_steps / base_steps
-    return tuple(sorted(out))
-
-
-def record_spectra(record, name: str = "spectrum") -> tuple[np.ndarray, list]:
-    """``(steps, spectra)`` from a run record: the full spectra a :class:`SpectrumProbe` stored
-    (ascending numpy arrays), one per probe call.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    rows = record.probes[name] if hasattr(record, "probes") else record["probes"][name]
-    if "eigenvalues" not in rows:
-        raise ValueError(f"probe {name!r} stored no full spectra (the Hessian exceeded dense_max)")
-    return np.asarray(rows["step"]), [np.asarray(e, dtype=float) for e in rows["eigenvalues"]]

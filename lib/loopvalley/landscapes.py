@@ -229,7 +229,7 @@ def v_valley_eigenvalues(m: int, lam_max: float = 1.0, kappa: float = 100.0) -> 
     return lam_max * kappa ** (-expo)
 
 
-def valley_eigenvalues(kind: str, m: int, lam_max: float = 1.0, kappa: float = 100.0, delta: float = 0.0):
+def valley_family(kind: str, m: int, lam_max: float = 1.0, kappa: float = 100.0, delta: float = 0.0):
     """``u_valley_eigenvalues`` (kind ``"U"``) or ``v_valley_eigenvalues`` (kind ``"V"``).
 
     Introduced in notebooks/02_u_vs_v_valleys.

@@ -1,71 +1,123 @@
-"""Presets for ``python -m loopvalley train``: Single-Attn, Looped-Attn and SHIFT at each scale,
-as dataclasses (model, data, training, SHIFT and runtime configs), every field overridable by name.
+"""The Markov-language run — data, model and training — at each scale, in one table; and the
+``train`` command line's presets built from it.
 
-The numbers are not repeated here: a preset is the sample-dynamics experiment's settings
-(:func:`loopvalley.experiments.sample_dynamics.settings`) at that scale, so ``train --model looped
---seed 0`` trains exactly the Looped-Attn run of that experiment's seed 0 (same language sample,
-same initial weights, same data order). SHIFT starts as Single-Attn with a
-:class:`loopvalley.shift.ShiftController` that switches to ``n_loops`` loops.
+Every chapter that trains attention models on the in-context Markov language (04 Single vs Looped,
+05 Hessian dynamics, 07 SHIFT, 09 recursion or depth) starts from :func:`markov_run`, and the
+``python -m loopvalley train`` presets are the same runs, so ``train --model looped --seed S``
+trains exactly the Looped-Attn run of seed S. The per-scale values live in :data:`MARKOV_RUN_SCALES`
+beside the dataclass; an experiment changes them only through its own table (e.g. the Hessian
+chapter's narrower d_model), never by importing another experiment.
 
-Every field of every config is one command-line option (``d_model`` → ``--d-model``), plus three
-aliases that keep coupled fields together: ``--steps`` (``TrainConfig.max_steps``), ``--vocab-size``
-(the language's and the model's), ``--seq-len`` (the language's length and the model's ``max_len``)
-and ``--n-loops`` (Looped-Attn's loops, or SHIFT's loops after the switch).
-:func:`apply_overrides` validates through the dataclasses' own checks and raises
-:class:`FieldError` naming the option.
-
-:func:`load_shipped_records` reads the paper-scale run records that ``scripts/gpu_check.sh`` writes
-into ``results/paper/`` (``None`` when none were shipped).
-
-Introduced in notebooks/06_full_gpu_training.
+Introduced in notebooks/04_single_vs_looped.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
-import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from ._validate import check_choice, check_int
-from .distributed import AMP_MODES
-from .markov import MarkovConfig
+from .markov import MarkovConfig, MarkovData, make_markov_data
 from .models import ModelConfig
+from .records import RunRecord
 from .scales import SCALES, current_scale
-from .train import DEVICES, OPTIMIZERS, SCHEDULES, RunRecord, TrainConfig
+from .seeds import data_generator
+from .train import TrainConfig
 
 MODELS = ("single", "looped", "shift")
+AMP_MODES = ("auto", "bf16", "off")
 _REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"  # the repository's results/ (editable install)
 RESULTS_DIR = _REPO_RESULTS if _REPO_RESULTS.is_dir() else Path("results")  # else ./results (pip install)
 
 
 @dataclass
 class DataConfig:
-    """The Markov language sample a run trains and evaluates on."""
+    """The language sample a run trains and evaluates on (drawn from ``seeds.data_generator(seed)``)."""
 
-    markov: MarkovConfig  # the language (vocab, length, α, split quantiles)
-    n_train: int = 2048  # fixed training sequences (the paper counts epochs)
-    n_test: int = 512  # fresh test sequences per split (simple, complex)
-    seed_offset: int = 1000  # the language is drawn from torch.Generator().manual_seed(seed_offset + seed)
+    markov: MarkovConfig = field(default_factory=MarkovConfig, metadata={"help": "the language"})
+    n_train: int = field(default=2048, metadata={"help": "fixed training sequences (the paper counts epochs)"})
+    n_test: int = field(default=512, metadata={"help": "fresh test sequences per split (simple, complex)"})
 
     def __post_init__(self):
         check_int("n_train", self.n_train, 2)
         check_int("n_test", self.n_test, 1)
-        check_int("seed_offset", self.seed_offset, 0)
+
+    def sample(self, seed: int) -> MarkovData:
+        """This seed's language sample: training set, test splits and reference predictors."""
+        return make_markov_data(self.markov, self.n_train, self.n_test, data_generator(seed))
+
+
+@dataclass
+class MarkovRun:
+    """One run on the Markov language: data, model (``n_loops`` is set per architecture), training."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    n_loops: int = 3  # Looped-Attn's loops (paper: 3)
+
+    def capped(self, max_steps: int | None) -> "MarkovRun":
+        """The same run compressed to at most ``max_steps`` steps: the evaluation cadence shrinks by
+        the same factor, so a capped run has about as many evaluation points (a smoke test of a
+        large scale on a small machine; ``reproduce --max-steps``). Returns a new run; ``self`` is
+        unchanged."""
+        steps = self.train.max_steps
+        if max_steps is None or max_steps >= steps:
+            return self
+        f = check_int("max_steps", max_steps, 1) / steps
+        train = replace(self.train, max_steps=max_steps, eval_every=max(1, round(self.train.eval_every * f)),
+                        warmup_steps=round(self.train.warmup_steps * f))
+        return replace(self, train=train)
+
+
+# The per-scale values of the Markov run. V = 3 tokens, α = 0.5 (peaked rows), simple/complex = the
+# bottom/top IC quintiles; one softmax head with pre-LayerNorm, no MLP; AdamW at 3e-3 after a 20-step
+# warmup, batch 64, 600 steps. `paper` (GPU) doubles the length and the width.
+MARKOV_RUN_SCALES = {
+    "ci": dict(seq_len=32, d_model=32, n_train=2048, n_test=384, eval_every=25, device="cpu"),
+    "small": dict(seq_len=32, d_model=32, n_train=4096, n_test=1024, eval_every=25, device="cpu"),
+    "paper": dict(seq_len=64, d_model=64, n_train=16384, n_test=4096, eval_every=20, device="auto"),
+}
+
+
+def markov_run(scale: str | None = None, **changes) -> MarkovRun:
+    """The Markov-language run at ``scale`` (:data:`MARKOV_RUN_SCALES`), with ``changes`` to the
+    table's keys (``seq_len``, ``d_model``, ``n_train``, ``n_test``, ``eval_every``, ``device``).
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    v = {**MARKOV_RUN_SCALES[current_scale(scale)]}
+    unknown = set(changes) - set(v)
+    if unknown:
+        raise ValueError(f"markov_run: unknown settings {sorted(unknown)}; known: {sorted(v)}")
+    v.update(changes)
+    T = v["seq_len"]
+    return MarkovRun(
+        data=DataConfig(MarkovConfig(vocab_size=3, seq_len=T, alpha=0.5, simple_quantile=0.2, complex_quantile=0.8),
+                        n_train=v["n_train"], n_test=v["n_test"]),
+        model=ModelConfig(vocab_size=3, max_len=T, d_model=v["d_model"], n_heads=1, attn_type="softmax", layernorm=True),
+        train=TrainConfig(optimizer="adamw", lr=3e-3, schedule="warmup_constant", warmup_steps=20, batch_size=64,
+                          max_steps=600, eval_every=v["eval_every"], eval_batch_size=512, device=v["device"]),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# The `train` command line's presets
 
 
 @dataclass
 class RuntimeConfig:
     """How to run: precision, compilation, checkpoints, output (never changes the maths)."""
 
-    amp: str = "auto"  # bf16 autocast of the training forward: "auto" (on a bf16 CUDA GPU), "bf16" or "off"
-    compile: bool = False  # torch.compile the training forward (falls back to eager if compiling fails)
-    ckpt_every: int = 0  # write <out>/checkpoint.pt every this many steps (0: only at the end)
-    out: str = ""  # output folder ("": runs/train/<model>-<scale>-seed<seed>)
-    resume: str = ""  # checkpoint to resume from ("auto": <out>/checkpoint.pt when it exists; "": none)
-    threads: int = 0  # CPU threads for torch (0: torch's default)
+    amp: str = field(default="auto", metadata={"help": "bf16 autocast of the training forward: auto (on a bf16 CUDA GPU), bf16 or off",
+                                               "choices": AMP_MODES})
+    compile: bool = field(default=False, metadata={"help": "torch.compile the training forward (eager if compiling fails)"})
+    ckpt_every: int = field(default=0, metadata={"help": "write <out>/checkpoint.pt every this many steps (0: only at the end)"})
+    out: str = field(default="", metadata={"help": "output folder ('': runs/train/<model>-<scale>-seed<seed>)"})
+    resume: str = field(default="", metadata={"help": "checkpoint to resume from ('auto': <out>/checkpoint.pt if it exists)"})
+    threads: int = field(default=0, metadata={"help": "CPU threads for torch (0: torch's default)"})
 
     def __post_init__(self):
         check_choice("amp", self.amp, AMP_MODES)
@@ -79,33 +131,36 @@ class Preset:
 
     model_name: str  # "single", "looped" or "shift"
     scale: str  # ci | small | paper
-    model: ModelConfig  # the attention layer (n_loops = 1 for single and shift)
-    data: DataConfig  # the language sample
-    train: TrainConfig  # optimiser, schedule, steps, batch, evaluation cadence, seed, device
-    n_loops: int = 3  # Looped-Attn's loops (and SHIFT's after the switch); paper: 3
+    run: MarkovRun  # data, model, training
     shift: object = None  # loopvalley.shift.ShiftConfig for model_name == "shift", else None
-    runtime: RuntimeConfig = None  # precision, compile, checkpoints, output
-    seeds: int = 3  # the experiment's default number of seeds at this scale
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def __post_init__(self):
         check_choice("model", self.model_name, MODELS)
-        check_int("n_loops", self.n_loops, 2)
-        if self.runtime is None:
-            self.runtime = RuntimeConfig()
+        check_int("n_loops", self.run.n_loops, 2)
+
+    @property
+    def model(self) -> ModelConfig:
+        return self.run.model
+
+    @property
+    def data(self) -> DataConfig:
+        return self.run.data
+
+    @property
+    def train(self) -> TrainConfig:
+        return self.run.train
+
+    @property
+    def n_loops(self) -> int:
+        return self.run.n_loops
 
     def to_dict(self) -> dict:
-        d = {
-            "model_name": self.model_name,
-            "scale": self.scale,
-            "model": self.model.to_dict(),
-            "data": {**asdict(self.data), "markov": self.data.markov.to_dict()},
-            "train": self.train.to_dict(),
-            "n_loops": self.n_loops,
-            "shift": None if self.shift is None else asdict(self.shift),
-            "runtime": asdict(self.runtime),
-            "seeds": self.seeds,
-        }
-        return json.loads(json.dumps(d, default=str))  # inf → "Infinity"-safe plain JSON
+        d = {"model_name": self.model_name, "scale": self.scale, "model": self.model.to_dict(),
+             "data": {**asdict(self.data), "markov": self.data.markov.to_dict()}, "train": self.train.to_dict(),
+             "n_loops": self.n_loops, "shift": None if self.shift is None else asdict(self.shift),
+             "runtime": asdict(self.runtime)}
+        return json.loads(json.dumps(d, default=str))
 
     @property
     def out_dir(self) -> Path:
@@ -115,58 +170,23 @@ class Preset:
         return Path("runs") / "train" / f"{self.model_name}-{self.scale}-seed{self.train.seed}"
 
 
-# ----------------------------------------------------------------------------------------------
-# SHIFT availability (loopvalley.shift is another module's; fail clearly if it is missing)
-
-
-def shift_support():
-    """``(ShiftConfig, ShiftController)`` from :mod:`loopvalley.shift`; raises ``ValueError``
-    ("--model shift is not available: ...") when that module or either class is missing."""
-    try:
-        from . import shift as _shift
-    except Exception as e:  # pragma: no cover - depends on the checkout
-        raise ValueError(f"--model shift is not available: importing loopvalley.shift failed ({e})") from e
-    missing = [n for n in ("ShiftConfig", "ShiftController") if not hasattr(_shift, n)]
-    if missing:
-        raise ValueError(f"--model shift is not available: loopvalley.shift has no {', '.join(missing)}")
-    return _shift.ShiftConfig, _shift.ShiftController
-
-
-# ----------------------------------------------------------------------------------------------
-# Presets
-
-
 def preset(model: str = "looped", scale: str | None = None) -> Preset:
-    """The preset of ``model`` ("single", "looped", "shift") at ``scale``: the sample-dynamics
-    experiment's settings, with ``n_loops`` = 1 for Single-Attn and SHIFT (which starts single).
+    """The ``train`` preset of ``model`` ("single", "looped", "shift") at ``scale``: the Markov run of
+    :func:`markov_run`, with 1 loop for Single-Attn and SHIFT (which starts single).
 
     Introduced in notebooks/06_full_gpu_training.
     """
+    from .shift import ShiftConfig
+
     check_choice("model", model, MODELS)
     s = current_scale(scale)
-    from .experiments.sample_dynamics import settings
-
-    st = settings(s)
-    loops = st.n_loops if model == "looped" else 1
-    shift_cfg = None
-    if model == "shift":
-        ShiftConfig, _ = shift_support()
-        shift_cfg = ShiftConfig(n_loops=st.n_loops)
-    return Preset(
-        model_name=model,
-        scale=s,
-        model=replace(st.model, n_loops=loops),
-        data=DataConfig(markov=st.markov, n_train=st.n_train, n_test=st.n_test),
-        train=st.train,
-        n_loops=st.n_loops,
-        shift=shift_cfg,
-        runtime=RuntimeConfig(),
-        seeds=st.seeds,
-    )
+    run = markov_run(s)
+    run = replace(run, model=replace(run.model, n_loops=run.n_loops if model == "looped" else 1))
+    return Preset(model, s, run, shift=ShiftConfig(n_loops=run.n_loops) if model == "shift" else None)
 
 
 # ----------------------------------------------------------------------------------------------
-# Overridable fields
+# Overridable fields: every dataclass field is one option; its help is the field's metadata
 
 
 @dataclass(frozen=True)
@@ -174,10 +194,10 @@ class Field:
     """One overridable field: the option ``--name`` and where it writes."""
 
     name: str  # the field name (option --name with "_" → "-")
-    targets: tuple  # ((section, attribute), ...): sections model, markov, data, train, preset, shift, runtime
+    targets: tuple  # ((section, attribute), ...): sections model, markov, data, train, run, shift, runtime
     kind: str  # "int", "float", "str", "bool", "int?", "float?" (None allowed), "pair" (two floats)
     choices: tuple = ()  # allowed values of a "str" field
-    help: str = ""  # from the dataclass field's comment
+    help: str = ""  # from the dataclass field's metadata
     only_for: tuple = ()  # the models it applies to (empty: all)
 
     @property
@@ -185,36 +205,13 @@ class Field:
         return "--" + self.name.replace("_", "-")
 
 
-_CHOICES = {
-    "attn_type": ("softmax", "linear"),
-    "optimizer": OPTIMIZERS,
-    "schedule": SCHEDULES,
-    "device": DEVICES,
-    "amp": AMP_MODES,
-    "optimizer_state": ("keep", "reset"),
-}
-_SKIP = {
-    "model": {"vocab_size", "max_len", "n_loops"},
-    "markov": {"vocab_size", "seq_len"},
-    "data": {"markov"},
-    "train": {"max_steps"},
-    "shift": {"n_loops"},
-    "runtime": set(),
-}
-
-
-def _comments(cls) -> dict:
-    """``{field: comment}`` from ``name: type = default  # comment`` lines of a dataclass' source."""
-    try:
-        src = inspect.getsource(cls)
-    except (OSError, TypeError):  # pragma: no cover
-        return {}
-    return {m.group(1): m.group(2).strip() for m in re.finditer(r"^\s+(\w+)\s*:[^#\n]*#\s*(.*)$", src, re.M)}
+_SKIP = {"model": {"vocab_size", "max_len", "n_loops"}, "markov": {"vocab_size", "seq_len"}, "data": {"markov"},
+         "train": {"max_steps"}, "shift": {"n_loops"}, "runtime": set()}
 
 
 def _kind(f) -> str:
     t = str(f.type).replace(" ", "")
-    if t in ("bool",):
+    if t == "bool":
         return "bool"
     if t.startswith("tuple"):
         return "pair"
@@ -223,43 +220,35 @@ def _kind(f) -> str:
             return base
         if t in (f"{base}|None", f"Optional[{base}]", f"None|{base}"):
             return base + "?"
-    if isinstance(f.default, bool):
-        return "bool"
-    if isinstance(f.default, int):
-        return "int"
-    if isinstance(f.default, float):
-        return "float"
     return "str"
 
 
 def override_fields() -> dict:
-    """``{name: Field}`` for every overridable field of every config (see the module doc).
+    """``{name: Field}`` for every overridable field of every config, plus four aliases that keep
+    coupled fields together: ``--steps`` (``TrainConfig.max_steps``), ``--vocab-size`` and
+    ``--seq-len`` (the language's and the model's) and ``--n-loops``.
 
     Introduced in notebooks/06_full_gpu_training.
     """
+    from .shift import ShiftConfig
+
     sections = {"model": ModelConfig, "markov": MarkovConfig, "data": DataConfig, "train": TrainConfig,
-                "runtime": RuntimeConfig}
-    try:
-        ShiftConfig, _ = shift_support()
-        sections["shift"] = ShiftConfig
-    except ValueError:
-        pass
+                "shift": ShiftConfig, "runtime": RuntimeConfig}
     out: dict = {
         "steps": Field("steps", (("train", "max_steps"),), "int?", help="training steps (overrides epochs)"),
         "vocab_size": Field("vocab_size", (("markov", "vocab_size"), ("model", "vocab_size")), "int",
                             help="V: token types of the language and the model"),
         "seq_len": Field("seq_len", (("markov", "seq_len"), ("model", "max_len")), "int",
                          help="T: tokens per sequence (also the model's max_len)"),
-        "n_loops": Field("n_loops", (("preset", "n_loops"),), "int", only_for=("looped", "shift"),
+        "n_loops": Field("n_loops", (("run", "n_loops"),), "int", only_for=("looped", "shift"),
                          help="Looped-Attn's loops (SHIFT: loops after the switch); paper: 3"),
     }
     for sec, cls in sections.items():
-        notes = _comments(cls)
         for f in fields(cls):
             if f.name in _SKIP.get(sec, ()) or f.name in out:
                 continue
-            out[f.name] = Field(f.name, ((sec, f.name),), _kind(f), _CHOICES.get(f.name, ()),
-                                notes.get(f.name, ""), ("shift",) if sec == "shift" else ())
+            out[f.name] = Field(f.name, ((sec, f.name),), _kind(f), tuple(f.metadata.get("choices", ())),
+                                f.metadata.get("help", ""), ("shift",) if sec == "shift" else ())
     return out
 
 
@@ -271,18 +260,6 @@ class FieldError(ValueError):
         self.option, self.message = option, message
 
 
-def _option_of(message: str, section: str, changed: dict, table: dict) -> str:
-    """The option behind a config's ValueError (its message starts with the field name)."""
-    m = re.match(r"(\w+)", str(message))
-    attr = m.group(1) if m else ""
-    if attr not in changed and len(changed) == 1:  # e.g. --n-heads 5: "d_model (32) must be divisible ..."
-        attr = next(iter(changed))
-    for fld in table.values():
-        if (section, attr) in fld.targets:
-            return fld.option
-    return "--" + attr.replace("_", "-")
-
-
 def apply_overrides(p: Preset, overrides: dict) -> Preset:
     """A new :class:`Preset` with ``overrides`` (``{field name: value}``) applied and validated.
 
@@ -292,7 +269,7 @@ def apply_overrides(p: Preset, overrides: dict) -> Preset:
     Introduced in notebooks/06_full_gpu_training.
     """
     table = override_fields()
-    per = {s: {} for s in ("model", "markov", "data", "train", "preset", "shift", "runtime")}
+    per = {s: {} for s in ("model", "markov", "data", "train", "run", "shift", "runtime")}
     for name, value in overrides.items():
         fld = table.get(name)
         if fld is None:
@@ -301,10 +278,8 @@ def apply_overrides(p: Preset, overrides: dict) -> Preset:
             raise FieldError("--" + name.replace("_", "-"), f"unknown field {name!r}{hint}")
         if fld.only_for and p.model_name not in fld.only_for:
             raise FieldError(fld.option, f"applies only to --model {' / '.join(fld.only_for)}, not {p.model_name}")
-        if fld.kind == "pair":
-            value = tuple(value)
         for sec, attr in fld.targets:
-            per[sec][attr] = value
+            per[sec][attr] = tuple(value) if fld.kind == "pair" else value
 
     def rebuilt(section, obj, extra=None):
         changes = {**per[section], **(extra or {})}
@@ -312,25 +287,21 @@ def apply_overrides(p: Preset, overrides: dict) -> Preset:
             return obj
         try:
             return replace(obj, **changes)
-        except ValueError as e:
-            raise FieldError(_option_of(e, section, per[section], table), str(e)) from e
-        except TypeError as e:  # a value of the wrong type
-            raise FieldError(_option_of(e, section, per[section], table), str(e)) from e
+        except (ValueError, TypeError) as e:
+            names = [n for n in per[section] if str(e).startswith(n)] or list(per[section]) or [section]
+            opt = next((f.option for f in table.values() if (section, names[0]) in f.targets), "--" + names[0])
+            raise FieldError(opt, str(e)) from e
 
-    n_loops = per["preset"].get("n_loops", p.n_loops)
+    n_loops = per["run"].get("n_loops", p.n_loops)
     try:
         check_int("n_loops", n_loops, 2)
     except ValueError as e:
         raise FieldError("--n-loops", str(e)) from e
     model = rebuilt("model", p.model, {"n_loops": n_loops} if p.model_name == "looped" else None)
-    markov = rebuilt("markov", p.data.markov)
-    data = rebuilt("data", replace(p.data, markov=markov) if markov is not p.data.markov else p.data)
-    train = rebuilt("train", p.train)
-    shift = p.shift
-    if p.model_name == "shift":
-        shift = rebuilt("shift", p.shift, {"n_loops": n_loops})
-    runtime = rebuilt("runtime", p.runtime)
-    return replace(p, model=model, data=data, train=train, n_loops=n_loops, shift=shift, runtime=runtime)
+    data = rebuilt("data", replace(p.data, markov=rebuilt("markov", p.data.markov)))
+    run = replace(p.run, model=model, data=data, train=rebuilt("train", p.train), n_loops=n_loops)
+    shift = rebuilt("shift", p.shift, {"n_loops": n_loops}) if p.model_name == "shift" else p.shift
+    return replace(p, run=run, shift=shift, runtime=rebuilt("runtime", p.runtime))
 
 
 def describe(p: Preset) -> str:
@@ -347,7 +318,7 @@ def describe(p: Preset) -> str:
 
 
 def scale_table(models=("single", "looped"), scales=SCALES) -> list:
-    """Rows ``{"scale", "model", "d_model", "seq_len", "batch", "steps", "n_train", "n_loops", "seeds",
+    """Rows ``{"scale", "model", "d_model", "seq_len", "batch", "steps", "n_train", "n_test", "n_loops",
     "forward_gflops"}`` for every preset: what changes with the scale.
 
     Introduced in notebooks/06_full_gpu_training.
@@ -362,7 +333,7 @@ def scale_table(models=("single", "looped"), scales=SCALES) -> list:
             rows.append({
                 "scale": s, "model": name, "d_model": p.model.d_model, "seq_len": T,
                 "batch": p.train.batch_size, "steps": p.train.max_steps, "n_train": p.data.n_train,
-                "n_test": p.data.n_test, "n_loops": p.model.n_loops, "seeds": p.seeds,
+                "n_test": p.data.n_test, "n_loops": p.model.n_loops,
                 "forward_gflops": forward_flops(p.model, p.model.n_loops, p.train.batch_size, T) / 1e9,
             })
     return rows
@@ -385,8 +356,8 @@ def load_shipped_records(scale: str = "paper", root=None) -> dict | None:
 
     Reads ``results/<scale>/train_<name>/record.json`` (written by ``scripts/gpu_check.sh``) into
     ``{"records": {name: RunRecord}, "throughput": rows | None, "claims": list | None, "dir": Path,
-    "log": str | None}``; ``throughput.json``, ``reproduce/claims.json`` and ``gpu_check.log`` are
-    optional.
+    "log": str | None, "meta": dict | None}``; ``throughput.json``, ``reproduce/claims.json``,
+    ``meta.json`` and ``gpu_check.log`` are optional.
 
     Introduced in notebooks/06_full_gpu_training.
     """
@@ -395,13 +366,7 @@ def load_shipped_records(scale: str = "paper", root=None) -> dict | None:
     if not files:
         return None
     records = {f.parent.name[len("train_"):]: RunRecord.load(f) for f in files}
-    tp = d / "throughput.json"
-    cl = d / "reproduce" / "claims.json"
+    read = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
     log = d / "gpu_check.log"
-    return {
-        "records": records,
-        "throughput": json.loads(tp.read_text()) if tp.exists() else None,
-        "claims": json.loads(cl.read_text()) if cl.exists() else None,
-        "dir": d,
-        "log": log.read_text() if log.exists() else None,
-    }
+    return {"records": records, "throughput": read(d / "throughput.json"), "claims": read(d / "reproduce" / "claims.json"),
+            "meta": read(d / "meta.json"), "dir": d, "log": log.read_text() if log.exists() else None}

@@ -19,13 +19,21 @@ gradient of the steps already taken). Over the window of ``check_every`` steps e
 below that when successive steps point against each other (valley hopping).
 δ2 = ∞ (or ≥ 1) turns the coherence condition off (a pure loss plateau). At the switch the model keeps every
 weight bit for bit (``model.n_loops = 3``; Single- and Looped-Attn share all parameters); the Adam
-moments are kept or reset, and the learning rate can be re-warmed linearly over R steps.
+moments are kept or reset, and the learning rate can be re-warmed linearly over R steps: the three
+*switch policies* ``keep``, ``reset`` and ``reset+rewarmup`` (:data:`SWITCH_POLICIES`,
+:func:`policy_settings`).
+
+**A fair horizon.** A run at a constant learning rate is still hopping between the valley walls at
+its horizon, so its accuracy understates its progress (notebooks 01–02: the decay reveals it). Every
+arm is therefore compared at the end of the same decay phase: a warmup–stable–decay schedule whose
+last ``decay_steps`` steps decay η linearly (:func:`wsd_lr`), whatever the arm's number of steps.
 
 **Compute.** A training step costs 3× a forward pass, and a forward pass is linear in the number of
 loops (:func:`loopvalley.models.forward_flops`), so a run that switches at step s of S costs
 s·F₁ + (S − s)·F₃ instead of S·F₃. Compared at *equal compute* (the budget S·F₃ of a Looped run of
 S steps), a SHIFT run that switches at step s may take ⌊(S·F₃ − s·F₁)/F₃⌋ Looped steps after the
-switch (:func:`equal_flop_steps`; :class:`FlopBudget` stops a live run there).
+switch (:func:`loopvalley.compute.equal_flop_steps`; :class:`loopvalley.compute.FlopCounter` with a
+budget stops a live run there).
 
 **Theorem 3 (shared river upstream).** At the same weights θ the gradients of Single- and
 Looped-Attn with respect to W_Q and W_K should point the same way early in training, under
@@ -39,17 +47,23 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Mapping
 
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_int, check_positive
-from .models import ModelConfig, forward_flops
+from ._validate import check_choice, check_int, check_positive, check_range
+from .checkpoint import load_trainer_state, trainer_state
+from .compute import FlopCounter, equal_flop_steps, flops_at_evals
 
 OPTIMIZER_STATES = ("keep", "reset")
 ATTN_WEIGHTS = ("W_Q", "W_K", "W_V", "W_O")
+SWITCH_POLICIES = ("keep", "reset", "reset+rewarmup")  # what happens to Adam and η at the switch
+
+
+def _f(default, help: str, **kw):
+    return field(default=default, metadata={"help": help, **kw})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,15 +128,15 @@ def _check_delta2(delta2) -> float:
 
 @dataclass
 class ShiftConfig:
-    delta1: float = 0.01  # δ1: a check is stalled when the relative loss improvement r_t < δ1
-    delta2: float = 0.2  # δ2: ... and the gradient coherence ρ_t < δ2 (0.2 ≈ 1/√25, iid noise; inf: off)
-    patience: int = 3  # W: consecutive stalled checks before switching
-    check_every: int = 25  # steps per check (the window the loss and gradient norm are averaged over)
-    n_loops: int = 3  # loops after the switch (Looped-Attn)
-    optimizer_state: str = "keep"  # "keep" the Adam moments at the switch or "reset" them
-    rewarmup_steps: int = 0  # R: after the switch, η ← η · min(1, (k − s + 1)/R); 0 = off
-    act: bool = True  # False: only monitor (record L_t, ρ_t for replay), never switch
-    switch_at: int | None = None  # switch at this step regardless of SCP (a fixed-schedule baseline)
+    delta1: float = _f(0.01, "δ1: a check is stalled when the relative loss improvement r_t < δ1")
+    delta2: float = _f(0.2, "δ2: ... and the gradient coherence ρ_t < δ2 (0.2 ≈ 1/√25, iid noise; inf: off)")
+    patience: int = _f(3, "W: consecutive stalled checks before switching")
+    check_every: int = _f(25, "steps per check (the window the loss and gradients are averaged over)")
+    n_loops: int = _f(3, "loops after the switch (Looped-Attn)")
+    optimizer_state: str = _f("keep", "keep the Adam moments at the switch or reset them", choices=OPTIMIZER_STATES)
+    rewarmup_steps: int = _f(0, "R: after the switch, η ← η · min(1, (k − s + 1)/R); 0 = off")
+    act: bool = _f(True, "False: only monitor (record L_t, ρ_t for replay), never switch")
+    switch_at: int | None = _f(None, "switch at this step regardless of SCP (a fixed-schedule baseline)")
 
     def __post_init__(self):
         check_positive("delta1", self.delta1, allow_zero=True)
@@ -145,8 +159,11 @@ class ShiftController:
     Every step it adds the step's training loss and gradient ∇L to the current window (both already
     computed by the step, so monitoring costs one vector add); every ``check_every`` steps it closes
     the window, records ``loss``, ``coherence``, ``grad_norm`` (mean ‖∇L‖, for display), ``r``,
-    ``count`` and ``n_loops``, and, when SCP fires, switches: ``model.n_loops = n_loops`` (weights untouched), optionally resets the
-    optimizer and re-warms the learning rate. ``switch_step`` holds the step of the switch.
+    ``count`` and ``n_loops``, and, when SCP fires, switches: ``model.n_loops = n_loops`` (weights
+    untouched), optionally resets the optimizer, calls ``on_switch(trainer)`` (e.g. to set an
+    equal-compute horizon and its decay) and re-warms the learning rate. ``switch_step`` holds the
+    step of the switch. With ``deadline`` SCP may only switch at a check at or before that step (a
+    run that has not switched by then stays Single: e.g. once its own decay phase has begun).
 
     Introduced in notebooks/07_shift.
     """
@@ -154,8 +171,11 @@ class ShiftController:
     name = "shift"
     every = 1
 
-    def __init__(self, cfg: ShiftConfig | None = None):
+    def __init__(self, cfg: ShiftConfig | None = None, deadline: int | None = None,
+                 on_switch: Callable | None = None):
         self.cfg = cfg if cfg is not None else ShiftConfig()
+        self.deadline = None if deadline is None else check_int("deadline", deadline, 0)
+        self.on_switch = on_switch
         self.history = {"step": [], "loss": [], "coherence": [], "grad_norm": []}
         self.switch_step = None
         self._win_loss, self._win_gnorm, self._win_gsum = [], [], None
@@ -187,7 +207,8 @@ class ShiftController:
         h["grad_norm"].append(G)
         trace = criterion_trace(h, c.delta1, c.delta2, c.patience)
         t = len(h["loss"]) - 1
-        if c.act and c.switch_at is None and self.switch_step is None and trace["fire"] == t:
+        in_time = self.deadline is None or trainer.step <= self.deadline
+        if c.act and c.switch_at is None and self.switch_step is None and trace["fire"] == t and in_time:
             self.switch(trainer)
         return {
             "loss": L,
@@ -205,9 +226,12 @@ class ShiftController:
         """
         c = self.cfg
         self.switch_step = int(trainer.step)
+        trainer.record.meta["switch_step"] = self.switch_step
         trainer.model.n_loops = c.n_loops  # θ unchanged: both architectures share every parameter
         if c.optimizer_state == "reset":
             trainer.build_optimizer()  # fresh Adam moments m = v = 0
+        if self.on_switch is not None:
+            self.on_switch(trainer)
         if c.rewarmup_steps > 0:
             trainer.lr_fn = rewarmed(trainer.lr_fn, self.switch_step, c.rewarmup_steps)
 
@@ -232,98 +256,176 @@ class ShiftController:
             self._seen_step = d["seen_step"]
 
 
+def policy_settings(policy: str, rewarmup_steps: int = 20) -> dict:
+    """The :class:`ShiftConfig` fields of a switch policy (:data:`SWITCH_POLICIES`):
+
+    - ``keep``: Adam's moments m, v carry over (calibrated on Single's gradients);
+    - ``reset``: m = v = 0 at the switch (Adam's bias correction restarts, so the first looped steps
+      are normalised by the looped gradients alone);
+    - ``reset+rewarmup``: reset, and η ramps up again linearly over ``rewarmup_steps`` steps.
+
+    Introduced in notebooks/07_shift.
+    """
+    check_choice("policy", policy, SWITCH_POLICIES)
+    rewarmup_steps = check_int("rewarmup_steps", rewarmup_steps, 1)
+    return {"optimizer_state": "keep" if policy == "keep" else "reset",
+            "rewarmup_steps": rewarmup_steps if policy == "reset+rewarmup" else 0}
+
+
+def with_policy(cfg: ShiftConfig, policy: str, rewarmup_steps: int = 20) -> ShiftConfig:
+    """``cfg`` with the switch mechanics of ``policy`` (:func:`policy_settings`).
+
+    Introduced in notebooks/07_shift.
+    """
+    return replace(cfg, **policy_settings(policy, rewarmup_steps))
+
+
+def policy_of(cfg: ShiftConfig) -> str:
+    """The name of ``cfg``'s switch policy (``keep`` + a re-warmup is reported as ``keep+rewarmup``).
+
+    Introduced in notebooks/07_shift.
+    """
+    if cfg.optimizer_state == "keep":
+        return "keep" if cfg.rewarmup_steps == 0 else "keep+rewarmup"
+    return "reset" if cfg.rewarmup_steps == 0 else "reset+rewarmup"
+
+
+def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], float]:
+    """η_k of warmup–stable–decay with a decay of exactly ``decay_steps`` steps ending at ``total_steps``:
+
+        η_k = η·(k+1)/W             for k < W (``train_cfg.warmup_steps``),
+        η_k = η                     for W ≤ k < S − D,
+        η_k = η·(1 − (1 − m)·(k − (S − D) + 1)/D)   for S − D ≤ k < S   (m = ``min_lr_frac``),
+
+    with S = ``total_steps`` and D = ``decay_steps`` (0: no decay, a warmup–constant schedule). The
+    stable part does not depend on S, so two runs of different lengths agree step for step until
+    the shorter one's decay starts — which is what lets SHIFT continue a Single run from a snapshot.
+
+    Introduced in notebooks/07_shift.
+    """
+    total_steps = check_int("total_steps", total_steps, 1)
+    decay_steps = check_int("decay_steps", decay_steps, 0, total_steps)
+    eta, W, m = float(train_cfg.lr), int(train_cfg.warmup_steps), float(train_cfg.min_lr_frac)
+    start = total_steps - decay_steps
+
+    def lr(k: int) -> float:
+        if W > 0 and k < W:
+            return eta * (k + 1) / W  # η (k+1)/W
+        if decay_steps == 0 or k < start:
+            return eta
+        return eta * (1 - (1 - m) * min(1.0, (k - start + 1) / decay_steps))  # linear to m·η
+
+    return lr
+
+
+def shift_lr(train_cfg, total_steps: int, decay_steps: int, switch_step: int | None = None,
+             rewarmup_steps: int = 0) -> Callable[[int], float]:
+    """SHIFT's schedule: :func:`wsd_lr`, re-warmed over ``rewarmup_steps`` after ``switch_step``
+    (:func:`rewarmed`; ``0`` or no switch: not re-warmed).
+
+    Introduced in notebooks/07_shift.
+    """
+    lr = wsd_lr(train_cfg, total_steps, decay_steps)
+    if switch_step is not None and rewarmup_steps > 0:
+        lr = rewarmed(lr, int(switch_step), rewarmup_steps)
+    return lr
+
+
 class Snapshots:
-    """A trainer probe that keeps a copy of the full trainer state every ``every`` steps, so a Single
-    run can later be *continued with a switch* at any check step (:func:`switch_from_snapshot`)
-    without re-running its prefix. Memory: one model + optimizer state per snapshot.
+    """A trainer probe that keeps a copy of the full trainer state every ``every`` steps (or only at
+    the steps in ``steps``), so a run can later be *continued* from any of them — a Single run with a
+    switch at any check step (:func:`shift_trainer`), a SHIFT run with a decay started at any step —
+    without re-running its prefix. Memory: one model + optimizer state + record per snapshot.
 
     Introduced in notebooks/07_shift.
     """
 
     name = "snapshots"
 
-    def __init__(self, every: int):
+    def __init__(self, every: int = 1, steps=None):
         self.every = check_int("every", every, 1)
+        self.steps = None if steps is None else {check_int("steps", int(k), 0) for k in steps}
+        if self.steps is not None:
+            self.every = 1
         self.states: dict = {}
 
     def __call__(self, trainer):
-        self.states[int(trainer.step)] = copy.deepcopy(trainer.state_dict())
+        if self.steps is None or int(trainer.step) in self.steps:
+            self.states[int(trainer.step)] = copy.deepcopy(trainer_state(trainer))
         return None
 
 
-def switch_from_snapshot(snapshot: Mapping, model_cfg: ModelConfig, train_tokens, eval_sets, train_cfg,
-                         shift_cfg: ShiftConfig | None = None, flop_budget: float | None = None, **trainer_kwargs):
-    """Resume a Single run from ``snapshot`` (a :class:`Snapshots` entry at step s), switch to
-    Looped-Attn there with ``shift_cfg``'s mechanics, and train to the end. Returns the full record
-    (Single's steps ≤ s, then Looped's) — the same run SHIFT would have made had SCP fired at s.
-
-    The end is ``train_cfg``'s horizon (equal steps), or with ``flop_budget`` the last step that
-    keeps the run's total training FLOPs ≤ ``flop_budget`` (equal compute: s + :func:`equal_flop_steps`
-    steps; the cadences stay those of ``train_cfg``).
+def resume_trainer(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_cfg, probes=(),
+                   total_steps: int | None = None, lr_fn: Callable | None = None, **trainer_kwargs):
+    """A :class:`loopvalley.train.Trainer` in the state of ``snapshot`` (a :class:`Snapshots` entry or
+    :func:`loopvalley.checkpoint.trainer_state`), with ``probes`` (their states restored by name), a
+    new horizon ``total_steps`` and schedule ``lr_fn`` if given. The snapshot is not modified.
 
     Introduced in notebooks/07_shift.
     """
     from .models import build_model
     from .train import Trainer
 
-    ctl = ShiftController(shift_cfg)
     model = build_model(model_cfg, torch.Generator().manual_seed(0))  # weights come from the snapshot
-    trainer = Trainer(model, train_tokens, eval_sets, train_cfg, probes=[ctl], **trainer_kwargs)
-    trainer.load_state_dict(copy.deepcopy(snapshot))  # the trainer appends to the record in place
-    ctl.switch(trainer)
-    if flop_budget is not None:
-        per_step = train_step_flops(model_cfg, int(model.n_loops), trainer.batch_size * trainer.world_size,
-                                    int(trainer.train_tokens.shape[1]))
-        trainer.total_steps = trainer.step + equal_flop_steps(flop_budget, snapshot["flops"], per_step)
+    trainer = Trainer(model, train_tokens, eval_sets, train_cfg, probes=list(probes), **trainer_kwargs)
+    load_trainer_state(trainer, snapshot)
+    if total_steps is not None:
+        trainer.total_steps = check_int("total_steps", total_steps, trainer.step)
         trainer.record.meta["total_steps"] = int(trainer.total_steps)
+    if lr_fn is not None:
+        trainer.lr_fn = lr_fn
+    return trainer
+
+
+def shift_trainer(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_cfg,
+                  shift_cfg: ShiftConfig | None = None, *, flop_budget: float | None = None,
+                  decay_steps: int | None = None, total_steps: int | None = None, switch: bool = True,
+                  probes=(), **trainer_kwargs):
+    """Resume a Single run from ``snapshot`` (its step s), switch to Looped-Attn there with
+    ``shift_cfg``'s mechanics (``switch=False``: stay Single), and return the trainer, ready to run.
+
+    The horizon: ``total_steps`` if given; else with ``flop_budget`` the last step that keeps the
+    run's training FLOPs ≤ ``flop_budget`` (equal compute: s + :func:`equal_flop_steps` steps); else
+    ``train_cfg``'s. With ``decay_steps`` the schedule is :func:`shift_lr` (stable, then the last
+    ``decay_steps`` steps decay η; ``0``: no decay) — otherwise ``train_cfg``'s schedule over the new
+    horizon. ``probes`` run after the controller and the FLOP counter (a :class:`Snapshots` must come
+    after the counter, so that a snapshot holds the FLOPs of its own step). The snapshot's run must
+    have had a :class:`loopvalley.compute.FlopCounter`.
+
+    Introduced in notebooks/07_shift.
+    """
+    ctl, counter = ShiftController(shift_cfg), FlopCounter()
+    trainer = resume_trainer(snapshot, model_cfg, train_tokens, eval_sets, train_cfg,
+                             probes=[ctl, counter, *probes], **trainer_kwargs)
+    s = int(trainer.step)
+    loops = ctl.cfg.n_loops if switch else int(trainer.model.n_loops)
+    if total_steps is None and flop_budget is not None:
+        total_steps = s + equal_flop_steps(flop_budget, counter.spent, counter.step_cost(trainer, loops))
+    if total_steps is not None:
+        trainer.total_steps = check_int("total_steps", total_steps, s)
+    trainer.record.meta.update(total_steps=int(trainer.total_steps))
+    if flop_budget is not None:
         trainer.record.meta["flop_budget"] = float(flop_budget)
-    return trainer.run()
+    if decay_steps is not None:
+        trainer.lr_fn = wsd_lr(train_cfg, trainer.total_steps, min(decay_steps, trainer.total_steps))
+        trainer.record.meta["decay_steps"] = int(decay_steps)
+    if switch:
+        ctl.switch(trainer)  # n_loops ← 3, the optimizer policy, the re-warmup on top of lr_fn
+        counter.load_state_dict({"spent": counter.spent, "loops": int(trainer.model.n_loops)})  # next step looped
+    else:
+        trainer.record.meta["switch_step"] = None
+    return trainer
 
 
-def equal_flop_steps(budget: float, spent: float, per_step: float) -> int:
-    """How many more steps of cost ``per_step`` fit in ``budget`` after ``spent``:
-    ⌊(budget − spent)/per_step⌋ (0 if none; a relative 1e-9 absorbs float summation order).
-
-    For SHIFT at equal compute with Looped's S steps: ⌊(S·F₃ − s·F₁)/F₃⌋ Looped steps after a switch at s.
-
-    Introduced in notebooks/07_shift.
-    """
-    per_step = check_positive("per_step", per_step)
-    return max(0, math.floor((budget - spent) / per_step * (1 + 1e-9) + 1e-9))
-
-
-class FlopBudget:
-    """A trainer probe (every step) that stops training before the step that would take the run's
-    training FLOPs above ``budget``: after step k it asks ``trainer.request_stop()`` when
-    Σ_{j<k} 3·F(n_loops_j) + 3·F(n_loops now) > budget. Put it *after* a :class:`ShiftController` in
-    the probe list so it prices the next step at the loops the controller just set. The trainer's
-    horizon (``total_steps``) must be long enough for the budget to bind.
+def switch_from_snapshot(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_cfg,
+                         shift_cfg: ShiftConfig | None = None, flop_budget: float | None = None, **kwargs):
+    """:func:`shift_trainer` run to its horizon: the full record (Single's steps ≤ s, then Looped's) —
+    the same run SHIFT would have made had SCP fired at s (tested bit for bit).
 
     Introduced in notebooks/07_shift.
     """
-
-    name = "flop_budget"
-    every = 1
-
-    def __init__(self, budget: float):
-        self.budget = check_positive("budget", budget)
-        self.spent, self._counted = 0.0, 0
-        self._cost: dict = {}
-
-    def _step_cost(self, trainer, n_loops: int) -> float:
-        if n_loops not in self._cost:
-            self._cost[n_loops] = train_step_flops(trainer.model.cfg, n_loops, trainer.batch_size * trainer.world_size,
-                                                   int(trainer.train_tokens.shape[1]))
-        return self._cost[n_loops]
-
-    def __call__(self, trainer):
-        loops = trainer.record.n_loops_step
-        for n in loops[self._counted:]:  # Σ_j 3·F(n_loops_j) over the steps not yet counted
-            self.spent += self._step_cost(trainer, int(n))
-        self._counted = len(loops)
-        if self.spent + self._step_cost(trainer, int(trainer.model.n_loops)) > self.budget * (1 + 1e-9):
-            trainer.request_stop()
-        return None
+    return shift_trainer(snapshot, model_cfg, train_tokens, eval_sets, train_cfg, shift_cfg,
+                         flop_budget=flop_budget, **kwargs).run()
 
 
 def rewarmed(lr_fn: Callable[[int], float], start: int, steps: int) -> Callable[[int], float]:
@@ -351,35 +453,13 @@ def _flat_grad(model: torch.nn.Module) -> torch.Tensor:
 # What a run spent and reached
 
 
-def train_step_flops(cfg: ModelConfig, n_loops: int, batch: int, length: int) -> float:
-    """FLOPs of one training step: forward + backward ≈ 3 × ``forward_flops`` (linear in loops).
-
-    Introduced in notebooks/07_shift.
-    """
-    return 3.0 * forward_flops(cfg, n_loops, batch, length)
-
-
-def cumulative_flops(record, cfg: ModelConfig | None = None) -> np.ndarray:
-    """Cumulative training FLOPs after every step, recomputed from ``record.n_loops_step``:
-    F_k = Σ_{j ≤ k} 3·forward_flops(n_loops_j). Matches ``record.flops`` at the evaluation points.
-
-    Introduced in notebooks/07_shift.
-    """
-    meta = record.meta
-    cfg = cfg if cfg is not None else ModelConfig(**meta["model_cfg"])
-    B = min(meta["train_cfg"]["batch_size"], meta["n_train"])
-    per = {n: train_step_flops(cfg, n, B, meta["seq_len"]) for n in set(record.n_loops_step)}
-    return np.cumsum([per[n] for n in record.n_loops_step])
-
-
 def switch_step_of(record) -> int | None:
-    """The first training step run with more than one loop (``None`` if the run never looped).
+    """The step at which the run switched to Looped-Attn (``None`` if it never did).
 
     Introduced in notebooks/07_shift.
     """
-    loops = np.asarray(record.n_loops_step)
-    idx = np.flatnonzero(loops > 1)
-    return int(record.train_step[idx[0]]) if len(idx) else None
+    s = record.meta.get("switch_step")
+    return None if s is None else int(s)
 
 
 def final_accuracy(record, split: str = "complex", last: int = 3) -> float:
@@ -402,7 +482,7 @@ def time_to_reach(record, target: float, split: str = "complex") -> dict:
     if not len(hit):
         return {"step": math.inf, "wall": math.inf, "flops": math.inf}
     i = int(hit[0])
-    return {"step": int(steps[i]), "wall": float(record.wall[i]), "flops": float(record.flops[i])}
+    return {"step": int(steps[i]), "wall": float(record.wall[i]), "flops": float(flops_at_evals(record)[i])}
 
 
 def transient_drop(record, split: str = "complex", window: int | None = None) -> float:
@@ -423,6 +503,27 @@ def transient_drop(record, split: str = "complex", window: int | None = None) ->
     if not len(before) or not len(after):
         return 0.0
     return float(max(0.0, before[-1] - after.min()))
+
+
+def flop_ratio_bound(switch_step: int, looped_steps_to_target: float, looped_steps: int, cost_ratio: float) -> float:
+    """F2's best case: the smallest fraction of Looped's training FLOPs with which SHIFT can reach
+    what Looped reaches after T_L steps, if every one of SHIFT's s Single steps were worth a Looped
+    step (a perfect substitute):
+
+        (s·F₁ + (T_L − s)·F₃) / (S·F₃) = (T_L − s·(1 − c)) / S,     c = F₁/F₃,
+
+    with s = min(``switch_step``, T_L) (Single steps past T_L could not be needed), T_L =
+    ``looped_steps_to_target``, S = ``looped_steps``, c = ``cost_ratio``. ``inf`` when Looped never
+    reached the target. A measured ratio below this would mean Single steps beat Looped steps.
+
+    Introduced in notebooks/07_shift.
+    """
+    if not math.isfinite(looped_steps_to_target):
+        return math.inf
+    c = check_range("cost_ratio", cost_ratio, 0.0, 1.0)
+    S = check_int("looped_steps", looped_steps, 1)
+    s = min(check_int("switch_step", switch_step, 0), looped_steps_to_target)
+    return (looped_steps_to_target - s * (1 - c)) / S  # (T_L − s(1 − c)) / S
 
 
 # ----------------------------------------------------------------------------------------------
@@ -512,23 +613,48 @@ def theorem3_premises(model) -> dict:
     }
 
 
+def probe_steps(total: int, dense_until: int = 50, every: int = 25) -> list[int]:
+    """The steps a :class:`Theorem3Probe` measures at in a run of ``total`` steps: every step
+    0..``dense_until``, then every ``every`` steps, and the last step.
+
+    Introduced in notebooks/07_shift.
+    """
+    total = check_int("total", total, 0)
+    dense_until = check_int("dense_until", dense_until, 0)
+    every = check_int("every", every, 1)
+    steps = set(range(0, min(dense_until, total) + 1)) | set(range(0, total + 1, every)) | {total}
+    return sorted(steps)
+
+
 class Theorem3Probe:
-    """A trainer probe: every ``every`` steps, the Single/Looped gradient cosines of W_Q, W_K, W_V,
-    W_O at the current weights (on the first ``n_sequences`` of ``trainer.probe_batch``; ``None``:
-    all of it) and the premises of Theorem 3.
+    """A trainer probe: the Single/Looped gradient cosines of W_Q, W_K, W_V, W_O at the current
+    weights and the premises of Theorem 3, at every step 0..``dense_until`` (step 0 included) and then
+    every ``every`` steps (:func:`probe_steps`), on the first ``n_sequences`` of ``trainer.probe_batch``
+    (``None``: all of it; the trainer's ``probe_batch_size`` must be at least that large).
 
     Introduced in notebooks/07_shift.
     """
 
     name = "theorem3"
 
-    def __init__(self, every: int = 50, n_loops: int = 3, n_sequences: int | None = 128):
-        self.every = check_int("every", every, 1)
+    def __init__(self, every: int = 25, n_loops: int = 3, n_sequences: int | None = 512, dense_until: int = 0):
+        self.sparse_every = check_int("every", every, 1)
+        self.dense_until = check_int("dense_until", dense_until, 0)
+        self.every = 1 if self.dense_until > 0 else self.sparse_every  # the trainer's cadence
         self.n_loops = check_int("n_loops", n_loops, 2)
         self.n_sequences = None if n_sequences is None else check_int("n_sequences", n_sequences, 1)
 
+    def due(self, step: int, final: bool = False) -> bool:
+        """Whether the probe measures at ``step`` (or at the run's end)."""
+        return final or step <= self.dense_until or step % self.sparse_every == 0
+
     def __call__(self, trainer):
+        if not self.due(trainer.step, trainer.done):
+            return None
         batch = trainer.probe_batch[: self.n_sequences] if self.n_sequences else trainer.probe_batch
+        if self.n_sequences and batch.shape[0] < self.n_sequences:
+            raise ValueError(f"n_sequences={self.n_sequences} but the trainer's probe batch holds {batch.shape[0]}: "
+                             "raise TrainConfig.probe_batch_size")
         cos = gradient_alignment(trainer.model, batch, trainer.loss_fn, self.n_loops)
         out = {f"cos_{w}": v for w, v in cos.items()}
         out.update(theorem3_premises(trainer.model))

@@ -1,8 +1,8 @@
 """The named experiments behind each chapter, and the registry ``reproduce`` runs.
 
-An experiment is a function ``run(ctx: Context) -> list[Claim]`` registered with
-:func:`register`. Each lives in its own module here (``river_valley``, ``sample_dynamics``,
-``hessian_dynamics``, ``shift``) and is discovered automatically.
+An experiment is a function ``run(ctx: Context) -> list[Claim]`` registered with :func:`register`.
+Each lives in its own module here and is discovered automatically; each has its configuration in one
+place, its own module, with the per-scale values in one table beside the dataclass.
 
 Introduced in notebooks/01_river_valley.
 """
@@ -22,33 +22,39 @@ from ..scales import current_scale
 
 @dataclass
 class Context:
-    """What an experiment gets: the scale, the seeds, where to write, whether to show progress."""
+    """What an experiment gets: the scale, how many confirmatory seeds (``None``: its default), where
+    to write, whether to show progress, an optional cap on every training run's steps (a smoke test,
+    ``reproduce --max-steps``), and how many worker processes may train seeds side by side."""
 
     scale: str
-    seeds: list | None  # None: the experiment's default for this scale
     out_dir: Path
+    n_seeds: int | None = None
     progress: bool = True
+    max_steps: int | None = None
+    workers: int | None = None  # None: one per CPU core (loopvalley.parallel.default_workers)
+    threads: int = 1  # torch threads per worker process (and in this process)
     figures: list = field(default_factory=list)
-    max_steps: int | None = None  # cap on every Trainer's steps (reproduce --max-steps; see train.step_budget)
 
-    def steps_or(self, default: int) -> int:
-        """Training steps to use: ``default``, capped at ``max_steps`` when set."""
-        return int(default) if self.max_steps is None else min(int(default), int(self.max_steps))
-
-    def seeds_or(self, default: int) -> list:
-        """The seeds to use: the requested ones, else ``range(default)``."""
-        return list(self.seeds) if self.seeds is not None else list(range(default))
-
-    def save_figure(self, fig, name: str) -> Path:
-        """Save a matplotlib figure as ``out_dir/name.png`` and list it in the report."""
+    def save_figure(self, fig, name: str, alt: str = "") -> Path:
+        """Save a matplotlib figure as ``out_dir/name.png`` and ``.svg`` (with ``alt`` as its
+        description) and list it in the report."""
         import matplotlib.pyplot as plt
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        meta = {"Description": alt} if alt else {}
+        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=meta)
+        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Description": alt} if alt else None)
         plt.close(fig)
         self.figures.append(str(path))
         return path
+
+    def save_records(self, name: str, records) -> Path:
+        """Ship ``{key: RunRecord}`` as ``out_dir/records/<name>.json`` (floats to 6 significant
+        digits), for the notebooks' figures at this scale (:func:`shipped_records`)."""
+        from ..records import save_records
+
+        return save_records(self.out_dir / "records" / f"{name}.json", records)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,19 @@ class Experiment:
 
 
 REGISTRY: dict[str, Experiment] = {}
+
+
+def shipped_records(scale: str, name: str, root=None) -> dict | None:
+    """The run records an experiment shipped at ``scale`` (``results/<scale>/records/<name>.json``,
+    written by ``reproduce``), as ``{key: RunRecord}``; ``None`` when none were shipped.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    from ..presets import results_dir
+    from ..records import load_records
+
+    path = results_dir(scale, root) / "records" / f"{name}.json"
+    return load_records(path) if path.exists() else None
 
 
 def register(name: str, claim_ids, description: str):
@@ -79,50 +98,53 @@ def load_all() -> dict[str, Experiment]:
     return REGISTRY
 
 
-def reproduce(
-    only=None, scale: str | None = None, seeds: int | None = None, out=None, progress: bool = True,
-    max_steps: int | None = None,
-) -> list[Claim]:
+def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out=None, progress: bool = True,
+              max_steps: int | None = None, workers: int | None = None, threads: int = 1) -> list[Claim]:
     """Run the registered experiments (all, or those named in ``only``) and write the ledger.
 
-    ``seeds`` is a number of seeds (0..seeds-1); ``None`` uses each experiment's default.
-    ``max_steps`` caps every training run at that many steps, compressing its evaluation and probe
-    cadences (:func:`loopvalley.train.step_budget`): a smoke test of a large scale on a small
-    machine, not a reproduction (the ledger's title says so).
-    Writes ``out/claims.json``, ``out/REPORT.md`` and the figures; default ``out`` is
-    ``results/<scale>/``. Returns the claims.
+    ``seeds`` is how many confirmatory seeds each experiment uses (``None``: its default at the
+    scale). ``max_steps`` caps every training run at that many steps, compressing its evaluation and
+    probe cadences: a smoke test of a large scale on a small machine, not a reproduction (the
+    ledger's title says so). Writes ``out/claims.json``, ``out/REPORT.md``, the forest plot and the
+    figures; default ``out`` is ``results/<scale>/``. Returns the claims.
     """
+    from ..plots.ledger import forest_alt_text, plot_forest
+
     registry = load_all()
     scale = current_scale(scale)
     names = list(registry) if not only else list(only)
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise ValueError(
-            f"unknown experiment(s) {unknown}; known experiments: {', '.join(sorted(registry))}"
-        )
-    if seeds is not None and (isinstance(seeds, bool) or int(seeds) < 1):
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
-    out_dir = Path(out) if out is not None else Path("results") / scale
-    ctx = Context(
-        scale=scale,
-        seeds=None if seeds is None else list(range(int(seeds))),
-        out_dir=out_dir,
-        progress=progress,
-        max_steps=max_steps,
-    )
-    from ..train import step_budget
+        raise ValueError(f"unknown experiment(s) {unknown}; known experiments: {', '.join(sorted(registry))}")
+    if seeds is not None and (isinstance(seeds, bool) or int(seeds) < 2):
+        raise ValueError(f"seeds must be an integer >= 2 (an interval needs two seeds), got {seeds!r}")
+    import torch
 
+    from .._validate import check_int
+
+    torch.set_num_threads(check_int("threads", threads, 1))
+    out_dir = Path(out) if out is not None else Path("results") / scale
+    ctx = Context(scale=scale, out_dir=out_dir, n_seeds=seeds, progress=progress, max_steps=max_steps,
+                  workers=workers, threads=threads)
+    import matplotlib as mpl
+
+    from ..notebook import figure_style
+
+    mpl.rcParams.update(figure_style())  # the notebooks' figure style (Okabe–Ito, 120 dpi) for saved figures too
     claims: list[Claim] = []
+    t_all = time.perf_counter()
     for name in names:
         t0 = time.perf_counter()
-        with step_budget(max_steps):
-            got = registry[name].run(ctx)
+        got = registry[name].run(ctx)
         claims.extend(got)
         if progress:
-            verdicts = ", ".join(f"{c.id} {'holds' if c.holds else 'FAILS'}" for c in got)
-            print(f"[{name}] {time.perf_counter() - t0:.1f} s: {verdicts}", flush=True)
+            print(f"[{name}] {time.perf_counter() - t0:.0f} s: " + ", ".join(f"{c.id} {c.verdict}" for c in got), flush=True)
     title = f"loopvalley reproduction ({scale} scale)"
     if max_steps is not None:
         title += f" — smoke test, every training run capped at {max_steps} steps"
-    write_ledger(claims, out_dir, ctx.figures, title=title)
+    figures = list(ctx.figures)  # the experiments' figures; the forest plot is shown first, on its own
+    forest = ctx.save_figure(plot_forest(claims), "forest", alt=forest_alt_text(claims)).name if claims else None
+    write_ledger(claims, out_dir, figures, title=title, forest=forest)
+    if progress:
+        print(f"reproduce: {time.perf_counter() - t_all:.0f} s in all", flush=True)
     return claims

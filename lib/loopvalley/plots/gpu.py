@@ -1,6 +1,7 @@
 """Figures of the scale-up chapter: what a loop costs at each scale.
 
 Plots never train: they take the rows of :func:`loopvalley.presets.scale_table` and the presets.
+Colours are Okabe–Ito (colour-blind safe); axes are linear, so a 3× cost looks 3× as tall.
 
 Introduced in notebooks/06_full_gpu_training.
 """
@@ -8,33 +9,51 @@ Introduced in notebooks/06_full_gpu_training.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from ..scales import SCALES
 
+COST_STYLE = {
+    "single": dict(color="#0072B2", label="Single-Attn (1 loop)"),
+    "looped": dict(color="#D55E00", label="Looped-Attn (3 loops)"),
+}
+
 
 def plot_cost_ratio(rows, scales=SCALES):
-    """Bars of GFLOP per forward pass, Single-Attn vs Looped-Attn, at each scale, annotated with
-    F(n)/F(1) = n − (n−1)·R/F(1) (R: the readout, paid once). Returns ``(fig, ratios)`` with
-    ``ratios[scale] = cost_ratio(...)``.
+    """Two panels on linear axes: (a) GFLOP per forward pass of one batch, Single-Attn vs
+    Looped-Attn, at each scale; (b) the ratio F(n)/F(1) = n − (n−1)·R/F(1) (R: the readout, paid
+    once) against the ideal n. Returns ``(fig, ratios)`` with ``ratios[scale] = cost_ratio(...)``.
 
     Introduced in notebooks/06_full_gpu_training.
     """
-    from ..distributed import cost_ratio
+    from ..compute import cost_ratio
     from ..presets import preset
 
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    ratios = {}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
+    ratios, x = {}, np.arange(len(scales))
+    n_loops = None
     for i, s in enumerate(scales):
         p = preset("looped", s)
-        cr = cost_ratio(p.model, p.train.batch_size, p.data.markov.seq_len, p.model.n_loops)
+        n_loops = p.model.n_loops
+        cr = cost_ratio(p.model, p.train.batch_size, p.data.markov.seq_len, n_loops)
         ratios[s] = cr
         single = next(r for r in rows if r["scale"] == s and r["model"] == "single")["forward_gflops"]
         looped = single * cr["ratio"]  # F(n) = F(1) · ratio
-        ax.bar(i - 0.18, single, 0.36, color="tab:blue", label="Single-Attn" if i == 0 else None)
-        ax.bar(i + 0.18, looped, 0.36, color="tab:orange", label="Looped-Attn" if i == 0 else None)
-        ax.text(i + 0.18, looped, f"{cr['ratio']:.3f}×", ha="center", va="bottom", fontsize=8)
-    ax.set(xticks=range(len(scales)), xticklabels=scales, yscale="log",
-           ylabel="GFLOP per forward pass (one batch)",
-           title="Looped-Attn costs 3× Single-Attn, less the readout")
-    ax.legend(fontsize=8)
+        for dx, name, gflop in ((-0.19, "single", single), (0.19, "looped", looped)):
+            st = COST_STYLE[name]
+            a.bar(i + dx, gflop, 0.38, color=st["color"], label=st["label"] if i == 0 else None)
+        b.bar(i, cr["ratio"], 0.5, color=COST_STYLE["looped"]["color"])
+        b.text(i, cr["ratio"] / 2, f"{cr['ratio']:.3g}×", ha="center", va="center", fontsize=9, color="white")
+    a.set(xticks=x, xticklabels=scales, ylabel="GFLOP per forward pass (one batch)",
+          title="(a) cost of one forward pass")
+    b.axhline(n_loops, color="0.3", ls="--", lw=1, label=f"{n_loops}× (the loops alone)")
+    b.set(xticks=x, xticklabels=scales, ylim=(0, n_loops * 1.15), ylabel="Looped / Single FLOPs",
+          title=f"(b) the price of the loops: F({n_loops}) / F(1)")
+    for ax in (a, b):
+        ax.set_axisbelow(True)
+        ax.grid(False, axis="x")
+    handles = a.get_legend_handles_labels()[0] + b.get_legend_handles_labels()[0]
+    labels = a.get_legend_handles_labels()[1] + b.get_legend_handles_labels()[1]
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     return fig, ratios

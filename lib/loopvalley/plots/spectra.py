@@ -1,5 +1,6 @@
-"""Figures for the Hessian chapter: Lanczos against the dense answer, SLQ densities, spectra over
-training, the three phases, κ(H_valley), Assumption 1 per eigenvalue and the threshold grids.
+"""Figures for the Hessian chapter: Lanczos against the dense answer, SLQ densities, spectra as
+histograms, the statistic family over training with its phase windows, the ε sweep of κ, Assumption 1
+and the recursion signature.
 
 Every function takes spectra, run records or result dicts and returns a matplotlib ``Figure``;
 none of them trains or computes a Hessian.
@@ -9,14 +10,27 @@ Introduced in notebooks/05_hessian_dynamics.
 
 from __future__ import annotations
 
+from typing import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..hessian import density, kappa_valley, n_low_valley, record_spectra, spectral_entropy, thresholds
+from ..hessian import density
+from .. import spectra as sx
 
-COLORS = {"single": "tab:blue", "looped": "tab:red"}
-LABELS = {"single": "Single-Attn", "looped": "Looped-Attn"}
-PHASE_COLORS = {"collapse": "tab:gray", "diversification": "tab:orange", "stabilization": "tab:green"}
+# Okabe–Ito colours, the same arms' styles as notebook 09's figures
+ARM_STYLE = {
+    "single": dict(color="#000000", ls=":", label="Single-Attn"),
+    "looped": dict(color="#D55E00", ls="-", label="Looped-Attn (3 loops)"),
+    "untied-3": dict(color="#0072B2", ls="--", label="Untied-3 (3 layers)"),
+}
+PHASE_COLORS = {"collapse": "#999999", "diversification": "#E69F00", "stabilization": "#56B4E9"}
+STAT_LABELS = {
+    "effective_rank": "effective rank exp(S)", "participation": "participation ratio",
+    "outliers": f"# λ > {sx.OUTLIER_FRAC:g}·λ_max", "positive_rank": "exp(entropy of λ₊)",
+    "steep_count": f"# |λ| ≥ {sx.TAU_REL:g}·λ_max", "negative_mass": "negative mass share",
+    "kappa": f"κ = λ₁/λ_{sx.KAPPA_K}", "lambda_max": "λ_max",
+}
 
 
 def _np(x):
@@ -44,7 +58,7 @@ def plot_lanczos_convergence(dense_eigs, ritz, power=None, k: int = 5):
     a.set(xlabel="Lanczos step (= Hessian-vector products)", ylabel="Ritz value",
           title=f"top-{k} Ritz values → eigenvalues (dashed)")
     err = np.nanmax(np.abs(ritz - exact[None]) / np.abs(exact[None]), axis=1)  # max_i |θ_i − λ_i| / |λ_i|
-    b.semilogy(steps, np.maximum(err, 1e-17), label=f"Lanczos, top-{k}")
+    b.semilogy(steps, np.maximum(err, 1e-17), color="#0072B2", label=f"Lanczos, top-{k}")
     if power is not None and power.history:
         hist = np.array(power.history)  # rows: (products so far, index i being found, λ estimate)
         found = _np(power.eigenvalues)
@@ -52,7 +66,7 @@ def plot_lanczos_convergence(dense_eigs, ritz, power=None, k: int = 5):
         for n_hvp, i, lam in hist:
             est = np.append(found[: int(i)], lam)  # finished eigenvalues + the current estimate
             perr.append(np.max(np.abs(est - by_size[: est.size]) / np.abs(by_size[: est.size])))
-        b.semilogy(hist[:, 0], np.maximum(perr, 1e-17), label="deflated power iteration, found so far")
+        b.semilogy(hist[:, 0], np.maximum(perr, 1e-17), color="#D55E00", label="deflated power iteration, found so far")
     b.set(xlabel="Hessian-vector products", ylabel="max relative error", title="cost to accuracy")
     b.legend(fontsize=8)
     fig.tight_layout()
@@ -80,201 +94,166 @@ def plot_slq_density(dense_eigs, slq_result, sigma: float, bins: int = 60):
     return fig
 
 
-def plot_spectra_over_training(records: dict, eps_rel: float = 1e-3, tau_rel: float = 1e-2, name: str = "spectrum"):
-    """Every eigenvalue at every probe (dots, symmetric-log scale), one panel per model, with the
-    river band |λ| ≤ ε and the low-valley threshold τ (both relative to each step's λ_max).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    models = [m for m in ("single", "looped") if m in records]
-    spec = {m: record_spectra(records[m], name) for m in models}
-    top = max(float(np.max(np.abs(e))) for m in models for e in spec[m][1])
-    fig, axes = plt.subplots(1, len(models), figsize=(5.8 * len(models), 4.0), sharey=True, squeeze=False)
-    for ax, m in zip(axes[0], models):
-        steps, eigs = spec[m]
-        width = (steps[1] - steps[0]) * 0.35 if len(steps) > 1 else 1.0
-        rng = np.random.default_rng(0)
-        for s, e in zip(steps, eigs):
-            ax.scatter(s + rng.uniform(-width, width, e.size), e, s=2, alpha=0.35, color=COLORS[m], lw=0)
-        eps = [thresholds(e, eps_rel, tau_rel)[0] if e.max() > 0 else np.nan for e in eigs]
-        tau = [thresholds(e, eps_rel, tau_rel)[1] if e.max() > 0 else np.nan for e in eigs]
-        ax.fill_between(steps, -np.array(eps), eps, color="0.6", alpha=0.35, label=f"river |λ| ≤ ε = {eps_rel:g}·λ_max")
-        ax.plot(steps, tau, "k--", lw=1, label=f"τ = {tau_rel:g}·λ_max")
-        lin = top * 1e-5
-        ax.set_yscale("symlog", linthresh=lin, linscale=0.3)
-        decades = 10.0 ** np.arange(np.ceil(np.log10(lin)) + 1, np.ceil(np.log10(top)) + 1)
-        ax.set_yticks(np.concatenate([-decades[::-1], [0.0], decades]))
-        ax.set(title=f"{LABELS[m]}: Hessian spectrum (attention weights)", xlabel="training step")
-        ax.legend(fontsize=7, loc="lower right")
-    axes[0, 0].set_ylabel("eigenvalue λ (symlog)")
-    fig.tight_layout()
-    return fig
-
-
-def _shade_phases(ax, phases: dict, steps):
-    steps = np.asarray(steps)
-    if phases.get("collapse"):
-        ax.axvspan(steps[0], phases["collapse_step"], color=PHASE_COLORS["collapse"], alpha=0.15, label="collapse")
-    if phases.get("diversification"):
-        ax.axvspan(phases["minimum_step"], phases["diversification_end"], color=PHASE_COLORS["diversification"],
-                   alpha=0.15, label="diversification")
-    if phases.get("stabilization"):
-        ax.axvspan(phases["stabilization_start"], steps[-1], color=PHASE_COLORS["stabilization"], alpha=0.2,
-                   label="stabilization")
-
-
-def plot_phases(records: dict, phases: dict, name: str = "spectrum"):
-    """Top: the effective rank r = exp(S) of each model's spectrum over training, with Looped-Attn's
-    detected phases shaded (and Single-Attn's as hatched outlines). Bottom: accuracy on the simple
-    and complex test splits.
-
-    ``phases``: ``{model: detect_phases(...)}``.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    fig, (a, b) = plt.subplots(2, 1, figsize=(8.5, 6.0), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    for m in ("single", "looped"):
-        steps, eigs = record_spectra(records[m], name)
-        r = [np.exp(spectral_entropy(e)) for e in eigs]
-        a.plot(steps, r, "o-", ms=3, color=COLORS[m], label=LABELS[m])
-        if m == "looped":
-            _shade_phases(a, phases[m], steps)
-    a.set(ylabel="effective rank exp(S)", title="phases of the spectrum (shaded: Looped-Attn's, by the phase rule)")
-    a.legend(fontsize=8, ncol=2)
-    for m in ("single", "looped"):
-        for split, ls in (("simple", ":"), ("complex", "-")):
-            if split in records[m].eval_acc:
-                x, y = records[m].curve(split)
-                b.plot(x, y, ls, color=COLORS[m], label=f"{LABELS[m]}, {split}")
-    b.set(xlabel="training step", ylabel="test accuracy")
-    b.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
-
-
-def plot_kappa(records: dict, window=None, eps_rel: float = 1e-3, tau_rel: float = 1e-2, name: str = "spectrum"):
-    """κ(H_valley) (log scale) and the number of low valley eigenvalues (ε < λ < τ) over training
-    for both models; ``window`` (steps) shades Looped-Attn's diversification.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
-    for m in ("single", "looped"):
-        steps, eigs = record_spectra(records[m], name)
-        ok = [e.max() > 0 for e in eigs]
-        k = [kappa_valley(e, thresholds(e, eps_rel, tau_rel)[0]) if o else np.nan for e, o in zip(eigs, ok)]
-        n = [n_low_valley(e, *thresholds(e, eps_rel, tau_rel)) if o else np.nan for e, o in zip(eigs, ok)]
-        a.semilogy(steps, k, "o-", ms=3, color=COLORS[m], label=LABELS[m])
-        b.plot(steps, n, "o-", ms=3, color=COLORS[m], label=LABELS[m])
-    for ax in (a, b):
-        if window is not None and len(window):
-            ax.axvspan(min(window), max(window), color=PHASE_COLORS["diversification"], alpha=0.15,
-                       label="Looped-Attn diversification")
-        ax.set_xlabel("training step")
-        ax.legend(fontsize=8)
-    a.axhline(1 / eps_rel, ls=":", color="k", lw=0.8)
-    a.set(ylabel="κ(H_valley) = λ_max / λ_min(valley)", title=f"valley conditioning (ε = {eps_rel:g}·λ_max; dotted: 1/ε bound)")
-    b.set(ylabel="# valley eigenvalues below τ", title=f"low-curvature valley directions (τ = {tau_rel:g}·λ_max)")
-    fig.tight_layout()
-    return fig
-
-
-def plot_assumption1(a1: dict, step=None, eps_rel: float = 1e-3, tau_rel: float = 1e-2):
-    """Assumption 1 per eigenvalue: each model's low valley eigenvalues λ/λ_max, sorted ascending
-    and plotted against their index i, so component-wise dominance (λ^L_(i) ≤ λ^S_(i)) reads as
-    the red curve lying under the blue one; ``a1`` from
-    :func:`loopvalley.experiments.hessian_dynamics.assumption1`.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    for m in ("single", "looped"):
-        v = np.asarray(a1[m])
-        ax.semilogy(np.arange(1, v.size + 1), v, "o-", ms=4, color=COLORS[m], label=f"{LABELS[m]}: {v.size} eigenvalues")
-    ax.axhline(tau_rel, ls="--", color="k", lw=0.8, label="τ")
-    ax.axhline(eps_rel, ls=":", color="k", lw=0.8, label="ε")
-    frac = a1["frac_smaller"]
-    verdict = "holds" if a1["holds"] else "does not hold"
-    title = f"Assumption 1 {verdict}" + (f" at step {step}" if step is not None else "")
-    title += f": more = {a1['more']}, λ^L ≤ λ^S in {frac:.0%} of pairs" if np.isfinite(frac) else ""
-    ax.set(xlabel="index i (ascending)", ylabel="λ_(i) / λ_max", title=title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _heatmap(ax, M, xt, yt, title, fmt="{:.2f}", cmap="RdYlGn", vmin=None, vmax=None):
-    im = ax.imshow(M, cmap=cmap, vmin=vmin, vmax=vmax, origin="lower", aspect="auto")
-    ax.grid(False)
-    ax.set_xticks(range(len(xt)), [f"{x:g}" for x in xt], fontsize=8)
-    ax.set_yticks(range(len(yt)), [f"{y:g}" for y in yt], fontsize=8)
-    for i in range(M.shape[0]):
-        for j in range(M.shape[1]):
-            if np.isfinite(M[i, j]):
-                ax.text(j, i, fmt.format(M[i, j]), ha="center", va="center", fontsize=7)
-    ax.set_title(title, fontsize=9)
-    return im
-
-
-def plot_threshold_sensitivity(grid: dict):
-    """Heatmaps over the (ε, τ) grid (rows ε/λ_max, columns τ/λ_max) of H3 and its parts: the share
-    of window steps where κ_L > κ_S, the mean excess of low valley eigenvalues (looped − single),
-    the share of steps where Assumption 1 holds per eigenvalue, and the share of seeds where H3 holds.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
-    e, t = grid["eps_grid"], grid["tau_grid"]
-    d = grid["n_low_diff"]
-    lim = max(1.0, float(np.nanmax(np.abs(d)))) if np.isfinite(d).any() else 1.0
-    _heatmap(axes[0], grid["kappa_larger_frac"], t, e, "share of steps with κ_L > κ_S", vmin=0, vmax=1)
-    _heatmap(axes[1], d, t, e, "# low valley eigs: looped − single", fmt="{:.1f}", vmin=-lim, vmax=lim)
-    _heatmap(axes[2], grid["assumption1_frac"], t, e, "share of steps: Assumption 1 holds", vmin=0, vmax=1)
-    _heatmap(axes[3], grid["holds"], t, e, "H3 holds (share of seeds)", vmin=0, vmax=1)
-    for ax in axes:
-        ax.set_xlabel("τ / λ_max")
-    axes[0].set_ylabel("ε / λ_max")
-    fig.tight_layout()
-    return fig
-
-
-def plot_rule_sensitivity(grid: dict):
-    """Heatmaps of the phase verdicts over the rule's thresholds (rows: drop = rise, columns: flat):
-    the share of seeds where Looped-Attn shows the three phases (H1) and where Single-Attn lacks
-    diversification (H2).
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    _heatmap(axes[0], grid["H1"], grid["flats"], grid["rises"], "H1: Looped-Attn shows three phases", vmin=0, vmax=1)
-    _heatmap(axes[1], grid["H2"], grid["flats"], grid["rises"], "H2: Single-Attn lacks diversification", vmin=0, vmax=1)
-    for ax in axes:
-        ax.set(xlabel="flat (stabilization spread)", ylabel="drop = rise")
-    fig.tight_layout()
-    return fig
-
-
-def plot_spectrum_at(records: dict, index: int, eps_rel: float = 1e-3, tau_rel: float = 1e-2, name: str = "spectrum"):
-    """The two spectra at probe number ``index``: histograms of λ/λ_max on a symmetric-log axis
-    with the river band and τ marked. (The widget scrubs ``index``.)
+def plot_spectrum_histograms(spectra: Mapping[str, "sx.Spectrum"], title: str = "", colors=None):
+    """Histograms of λ/λ_max on a symmetric-log axis (weights = eigenvalue counts, so a Lanczos
+    estimate and the dense spectrum compare), one outline per labelled spectrum.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     bins = np.concatenate([-np.logspace(0, -5, 21), np.logspace(-5, 0, 21)])
-    step = None
-    for m in ("single", "looped"):
-        steps, eigs = record_spectra(records[m], name)
-        i = int(np.clip(index, 0, len(steps) - 1))
-        e = eigs[i]
-        step = steps[i]
-        lam_max = e.max() if e.max() > 0 else np.abs(e).max()
-        ax.hist(np.clip(e / lam_max, -1, 1), bins=bins, histtype="step", lw=1.8, color=COLORS[m],
-                label=f"{LABELS[m]}: λ_max = {lam_max:.3g}")
-    ax.axvspan(-eps_rel, eps_rel, color="0.6", alpha=0.35, label=f"river (ε = {eps_rel:g})")
-    ax.axvline(tau_rel, ls="--", color="k", lw=0.8, label=f"τ = {tau_rel:g}")
+    palette = colors or ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#CC79A7"]
+    for i, (label, sp) in enumerate(spectra.items()):
+        lam = sp.lambda_max if sp.lambda_max > 0 else np.abs(sp.values).max()
+        ax.hist(np.clip(sp.values / lam, -1, 1), bins=bins, weights=sp.weights, histtype="step", lw=1.8,
+                color=palette[i % len(palette)], label=f"{label} ({sp.method}, negative mass {sx.negative_mass(sp):.2f})")
     ax.set_xscale("symlog", linthresh=1e-5)
-    ax.set(xlabel="λ / λ_max", ylabel="count", title=f"Hessian spectra at step {step}")
+    ax.set_yscale("log")
+    ax.set(xlabel="λ / λ_max (symmetric log)", ylabel="eigenvalues", title=title)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_estimator_check(rows: Sequence[Mapping]):
+    """Each statistic of the family from Lanczos spectra with m products, relative to the dense
+    value (1 = exact): ``rows`` of ``{"m", "statistic", "ratio"}`` (several starts per m).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    stats = list(dict.fromkeys(r["statistic"] for r in rows))
+    ms = sorted({r["m"] for r in rows})
+    fig, ax = plt.subplots(figsize=(8.5, 3.4))
+    w = 0.8 / len(ms)
+    palette = ["#56B4E9", "#0072B2", "#E69F00", "#D55E00", "#CC79A7"]
+    for j, m in enumerate(ms):
+        for i, s in enumerate(stats):
+            v = [r["ratio"] for r in rows if r["m"] == m and r["statistic"] == s]
+            ax.scatter(np.full(len(v), i + (j - (len(ms) - 1) / 2) * w), v, s=14, color=palette[j % len(palette)],
+                       label=f"m = {m}" if i == 0 else None)
+    ax.axhline(1, color="k", lw=0.8)
+    ax.set_xticks(range(len(stats)), [STAT_LABELS.get(s, s) for s in stats], rotation=20, fontsize=8)
+    ax.set(ylabel="Lanczos / dense", title="the family from m Hessian-vector products (dense: 1 = exact)")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def _band(ax, steps, Y, style, label):
+    Y = np.asarray(Y, float)  # (seeds, probes)
+    if not np.isfinite(Y).any():
+        return
+    Y = np.where(np.isfinite(Y), Y, np.nan)
+    ok = np.isfinite(Y).any(0)
+    steps, Y = np.asarray(steps)[ok], Y[:, ok]
+    med = np.nanmedian(Y, 0)
+    ax.plot(steps, med, color=style["color"], ls=style["ls"], lw=1.6, marker="o", ms=2.5, label=label)
+    if Y.shape[0] > 1:
+        ax.fill_between(steps, np.nanmin(Y, 0), np.nanmax(Y, 0), color=style["color"], alpha=0.15, lw=0)
+
+
+def plot_family_over_training(series: Mapping, windows: Mapping | None = None, stats=sx.STATISTICS + ("kappa",),
+                              warmup: int | None = None, converged: int | None = None):
+    """The statistic family over training, one panel per statistic: each arm's median over seeds
+    (line) and range (band), on the same axes. ``series[arm]`` = ``(steps, {stat: (seeds, probes)})``.
+    ``windows``: Looped-Attn's phase windows in steps, ``{phase: (start, end) | None}`` (absent phases
+    are not drawn); ``warmup`` marks the anchor, ``converged`` the start of Looped's converged part.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    stats = list(stats)
+    ncol = 4 if len(stats) > 6 else 3
+    nrow = int(np.ceil(len(stats) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.7 * nrow), sharex=True, squeeze=False)
+    for ax, k in zip(axes.flat, stats):
+        for arm, (steps, ser) in series.items():
+            st = ARM_STYLE.get(arm, dict(color="0.4", ls="-", label=arm))
+            _band(ax, np.maximum(np.asarray(steps, float), 1.0), ser[k], st, st["label"])
+        for phase, w in (windows or {}).items():
+            if w is not None:
+                ax.axvspan(max(w[0], 1), max(w[1], 1), color=PHASE_COLORS[phase], alpha=0.2, lw=0)
+        if warmup:
+            ax.axvline(warmup, color="0.3", lw=0.8, ls="--")
+        if converged:
+            ax.axvline(converged, color=PHASE_COLORS["stabilization"], lw=1.0)
+        ax.set_xscale("log")
+        vals = np.concatenate([np.ravel(ser[k]) for _, ser in series.values()])
+        if k != "negative_mass" and (np.isfinite(vals) & (vals > 0)).any():
+            ax.set_yscale("log")
+        ax.set_title(STAT_LABELS.get(k, k), fontsize=9)
+    for ax in axes.flat[len(stats):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("training step (log; step 0 drawn at 1)")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    extra = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLORS[p], alpha=0.3) for p in PHASE_COLORS if (windows or {}).get(p)]
+    extra_l = [f"Looped-Attn {p}" for p in PHASE_COLORS if (windows or {}).get(p)]
+    fig.legend(handles + extra, labels + extra_l, loc="lower center", ncol=min(6, len(labels) + len(extra_l)), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def plot_kappa_sweep(sweep: Mapping):
+    """The old κ(H_valley) = λ_max / min{λ > ε} and the ε-free κ_k = λ_1/λ_k over ε/λ_max, on one
+    dense spectrum (:func:`loopvalley.spectra.kappa_eps_sweep`), with the 1/ε ceiling of the old one.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    e = np.asarray(sweep["eps_rel"], float)
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
+    ax.loglog(e, sweep["kappa_old"], "o-", color="#D55E00",
+              label=f"old κ = λ_max / min{{λ > ε}} (changes ×{1 + sweep['change_old']:.3g})")
+    ax.loglog(e, sweep["kappa_k"], "s-", color="#0072B2",
+              label=f"κ_k = λ₁/λ_{sx.KAPPA_K} (changes {100 * sweep['change_k']:.2g} %)")
+    ax.loglog(e, 1 / e, ":", color="0.4", label="1/ε ceiling of the old κ")
+    ax.set(xlabel="ε / λ_max", ylabel="valley conditioning κ", title="κ against the river threshold ε")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_assumption1(a1: Mapping, step=None):
+    """Assumption 1 on the low valley band: each model's eigenvalues λ/λ_max in the band, sorted, at
+    their quantile positions (so "more and smaller" reads as the Looped-Attn curve lying right of
+    and under the Single-Attn one), with the permutation test's p-value.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for m, key in (("single", "single"), ("looped", "looped")):
+        v = np.asarray(a1[key])
+        st = ARM_STYLE[m]
+        if v.size:
+            ax.semilogy(np.arange(1, v.size + 1), v, color=st["color"], ls=st["ls"], marker="o", ms=3,
+                        label=f"{st['label']}: {v.size} eigenvalues")
+    p = a1.get("p_value", float("nan"))
+    title = "Assumption 1 on the low valley band" + (f" at step {step}" if step is not None else "")
+    if np.isfinite(a1.get("log_quantile_ratio", np.nan)):
+        title += f"\nlog(n_L/n_S) = {a1['log_count_ratio']:+.2f}, quantile log ratio {a1['log_quantile_ratio']:+.2f}, p = {p:.2g}"
+    ax.set(xlabel="index i (ascending)", ylabel="λ_(i) / λ_max", title=title)
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signature_distances(distances: Sequence[Mapping]):
+    """H4: per signature statistic, the distances d(Looped, Untied-3), d(Untied-3, Single) and
+    d(Looped, Single) (mean |log ratio| over probes), one dot per seed.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    pairs = (("looped_untied", "Looped – Untied-3", "#D55E00"), ("untied_single", "Untied-3 – Single", "#0072B2"),
+             ("looped_single", "Looped – Single", "#999999"))
+    stats = list(distances[0]["looped_untied"])
+    fig, ax = plt.subplots(figsize=(8.5, 3.4))
+    for j, (key, label, c) in enumerate(pairs):
+        for i, s in enumerate(stats):
+            v = [d[key][s] for d in distances]
+            ax.scatter(np.full(len(v), i + (j - 1) * 0.25), v, s=16, color=c, label=label if i == 0 else None)
+    ax.set_xticks(range(len(stats)), [STAT_LABELS.get(s, s) for s in stats], rotation=20, fontsize=8)
+    ax.set(ylabel="mean |log ratio| over probes", title="spectral signature distances (one dot per seed)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -11,27 +11,35 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 
-def markov_widget(alpha: float = 0.5, vocab_size: int = 3, seq_len: int = 32, n_train: int = 2048, n_test: int = 256, seed: int = 0):
+def markov_widget(data_config, seed: int = 0):
     """α, vocabulary and length of the language: redraws the IC distribution and the reference
-    predictors' accuracy per split.
+    predictors' accuracy per split. ``data_config`` is the language sample of the static figures
+    (``presets.markov_run(scale).data``, a :class:`~loopvalley.presets.DataConfig`); the widget
+    changes its ``markov`` fields and draws ``data_config.sample(seed)``, so its defaults are the
+    static call.
 
     Introduced in notebooks/03_markov_language.
     """
-    import ipywidgets as W
-    import torch
+    from dataclasses import replace
 
-    from ..markov import MarkovConfig, make_markov_data
+    import ipywidgets as W
+
     from ..plots.dynamics import plot_ic_distribution, plot_references
 
+    cfg = data_config.markov
     knobs = {
-        "alpha": W.FloatLogSlider(value=alpha, base=10, min=-1.5, max=1, step=0.1, description="α", continuous_update=False),
-        "vocab_size": W.IntSlider(value=vocab_size, min=2, max=8, description="vocab V", continuous_update=False),
-        "seq_len": W.IntSlider(value=seq_len, min=8, max=128, step=8, description="length T", continuous_update=False),
+        "alpha": W.FloatLogSlider(value=cfg.alpha, base=10, min=-1.5, max=1, step=0.1, description="α",
+                                  continuous_update=False),
+        "vocab_size": W.IntSlider(value=cfg.vocab_size, min=2, max=8, description="vocab V", continuous_update=False),
+        "seq_len": W.IntSlider(value=cfg.seq_len, min=8, max=128, step=8, description="length T", continuous_update=False),
     }
 
     def draw(alpha, vocab_size, seq_len):
-        cfg = MarkovConfig(vocab_size=vocab_size, seq_len=seq_len, alpha=alpha, simple_quantile=0.2, complex_quantile=0.8)
-        data = make_markov_data(cfg, n_train, n_test, torch.Generator().manual_seed(seed))
+        dc = replace(data_config, markov=replace(cfg, alpha=alpha, vocab_size=vocab_size, seq_len=seq_len))
+        data = dc.sample(seed)
+        r = data.references["complex"]
+        print(f"α = {alpha:.3g}, V = {vocab_size}, T = {seq_len}: mean IC {float(data.ic['train'].mean()):.3f} nats/token; "
+              f"complex split: Bayes − unigram = {100 * (r['bayes']['acc'] - r['unigram']['acc']):.1f} points")
         plot_ic_distribution(data)
         plot_references(data.references)
         plt.show()

@@ -18,25 +18,29 @@ from ..simulate import SCHEDULES
 def river_valley_widget(run, lr: float = 0.9, noise: float = 0.5, schedule: str = "wsd", steps: int = 400):
     """Learning rate, gradient noise and schedule for one SGD run on the 2-D river valley:
     ``run(lrs=(lr,), noise=noise, schedule=schedule, steps=steps)`` must return ``(landscape, traj)``
-    (e.g. ``experiments.river_valley.wen_runs``). Redraws the trajectory and the loss curves.
+    (e.g. ``experiments.river_valley.wen_runs``). Redraws the trajectory and the loss curves; the
+    learning rate goes past the divergence limit 2/λ (a diverged run is drawn up to its blow-up,
+    with the step at which it happened).
 
     Introduced in notebooks/01_river_valley.
     """
     import ipywidgets as W
 
     knobs = {
-        "lr": W.FloatSlider(value=lr, min=0.05, max=1.9, step=0.05, description="lr", continuous_update=False),
+        "lr": W.FloatSlider(value=lr, min=0.05, max=2.5, step=0.05, description="lr", continuous_update=False),
         "noise": W.FloatSlider(value=noise, min=0.0, max=1.5, step=0.05, description="noise σ", continuous_update=False),
         "schedule": W.Dropdown(value=schedule, options=list(SCHEDULES), description="schedule"),
     }
 
     def draw(lr, noise, schedule):
         land, traj = run(lrs=(lr,), noise=noise, schedule=schedule, steps=steps)
+        label = f"lr = {lr:g}, σ = {noise:g}, {schedule}"
         if bool(traj.diverged[0]):
             rep = traj.divergence_report()[0]
-            print(f"diverged at step {rep['step']} (lr {rep['lr']:.3g}): above the hillside stability limit")
-            return
-        plot_river_valley(land, traj, labels=[f"lr = {lr:g}, σ = {noise:g}, {schedule}"])
+            print(f"diverged at step {rep['step']} (lr {rep['lr']:.3g}): above the stability limit 2/λ = "
+                  f"{2 / land.hill:.3g} the valley coordinate grows every step")
+            label += f": diverged at step {rep['step']}"
+        plot_river_valley(land, traj, labels=[label])
         plot_loss_curves(land, traj, labels=[f"lr = {lr:g}"])
         plt.show()
 
@@ -44,9 +48,10 @@ def river_valley_widget(run, lr: float = 0.9, noise: float = 0.5, schedule: str 
     return W.VBox([W.HBox(list(knobs.values())), out])
 
 
-def u_vs_v_widget(run, kappa: float = 100.0, eta: float = 1.5, K: int = 2000):
+def u_vs_v_widget(run, kappa: float = 100.0, eta: float = 1.5, K: int = 2000, curves: dict | None = None):
     """κ of the V-valley, step size η and horizon K: ``run(eta=eta, K=K, kappa=kappa)`` must return the
     force curves of ``experiments.river_valley.force_curves``. Redraws C_K with 𝒞 and C_∞ for U and V.
+    ``curves``: the static figure's result for the default knobs, reused instead of recomputed.
 
     Introduced in notebooks/02_u_vs_v_valleys.
     """
@@ -58,8 +63,11 @@ def u_vs_v_widget(run, kappa: float = 100.0, eta: float = 1.5, K: int = 2000):
         "K": W.IntSlider(value=K, min=10, max=10000, step=10, description="K", continuous_update=False),
     }
 
+    cache = {(kappa, eta, K): curves} if curves is not None else {}
+
     def draw(kappa, eta, K):
-        curves = run(eta=eta, K=K, kappa=kappa)
+        key = (kappa, eta, K)
+        curves = cache[key] if key in cache else cache.setdefault(key, run(eta=eta, K=K, kappa=kappa))
         for name in ("U", "V"):
             if curves[name]["diverged_step"] >= 0:
                 print(f"{name}-valley diverged at step {curves[name]['diverged_step']} (η = {eta:g} > 2/λ_max)")

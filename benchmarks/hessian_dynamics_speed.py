@@ -1,0 +1,104 @@
+"""Where the time of ``reproduce --only hessian-dynamics`` goes, old pipeline against new, side by side.
+
+Run: ``python benchmarks/hessian_dynamics_speed.py`` (one torch thread; about a minute on a quiet core).
+
+The old pipeline (before rule v3): dense Hessians of the attention weights (1024 dimensions at d = 16),
+float64, Hessian-vector products batched 32 at a time, probe batch 64, 15 probes per run, Single and
+Looped, 3 seeds, 600 steps. The new one: Lanczos spectra (``lanczos_steps`` products) in float32, one
+product at a time, probe batch 256, three views per probe (training batch, held-out batch, W_Q/W_K
+block), Single, Looped and Untied-3, 5 seeds, plus the finer Assumption-1 spectra; the (seed, arm)
+jobs run on both cores.
+
+Everything is measured here, in one process, on the same model weights; pipeline totals are the
+measured unit costs times the counts of each pipeline (printed), so the ratio is what the machine's
+noise leaves comparable. Timings are not tests.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+
+from loopvalley.arms import build_arm  # noqa: E402
+from loopvalley.experiments import hessian_dynamics as hd  # noqa: E402
+from loopvalley.hessian import Hessian  # noqa: E402
+from loopvalley.spectra import block_params  # noqa: E402
+from loopvalley.train import Trainer, next_token_loss  # noqa: E402
+
+
+def per_hvp(model, batch, dtype, chunk, reps=2):
+    """Seconds per Hessian-vector product (``chunk`` products per call)."""
+    H = Hessian(model, next_token_loss, batch, block_params(model, "attention"), dtype)
+    V = torch.randn(chunk, H.n, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    H.hvp(V if chunk > 1 else V[0])  # builds the gradient graph
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        H.hvp(V if chunk > 1 else V[0])
+    return (time.perf_counter() - t0) / (reps * chunk), H.n
+
+
+def per_step(arm, run, data, steps=30):
+    model = build_arm(arm, run, 0)
+    tr = Trainer(model, data.train, None, replace(run.train, max_steps=steps, eval_every=10**6))
+    t0 = time.perf_counter()
+    tr.run()
+    return (time.perf_counter() - t0) / steps
+
+
+def main():
+    cfg = hd.config("small")
+    run = cfg.run
+    data = run.data.sample(0)
+    arms = ("single", "looped", "untied-3")
+    models = {a: build_arm(a, run, 0) for a in arms}
+    configs = {"old": (64, torch.float64, 32), "f64 x1": (64, torch.float64, 1), "f32 x1": (64, torch.float32, 1),
+               "new": (256, torch.float32, 1)}
+    times = {(a, c): [] for a in arms for c in configs}
+    for _ in range(3):  # round robin: a busy machine slows every configuration alike
+        for a in arms:
+            for c, (B, dt, chunk) in configs.items():
+                t, n = per_hvp(models[a], data.train[:B], dt, chunk, reps=2 if chunk > 1 else 6)
+                times[(a, c)].append(t)
+    cost = {a: {c: float(np.median(times[(a, c)])) for c in configs} for a in arms}
+    for a in arms:
+        cost[a]["n"] = len(torch.cat([p.reshape(-1) for n_, p in models[a].named_parameters()
+                                      if n_ in block_params(models[a], "attention")]))
+    print("cost of one Hessian-vector product over the attention weights (ms, median of 3 rounds), d = 16, T = 32")
+    print(f"{'arm':9s} {'n':>5s} {'B=64 f64 x32':>13s} {'B=64 f64 x1':>12s} {'B=64 f32 x1':>12s} {'B=256 f32 x1':>13s}")
+    for a in arms:
+        print(f"{a:9s} {cost[a]['n']:5d} " + " ".join(f"{1e3 * cost[a][c]:12.1f}" for c in configs))
+    step = {a: per_step(a, run, data) for a in arms}
+    print("training step (ms): " + ", ".join(f"{a} {1e3 * t:.1f}" for a, t in step.items()))
+
+    # the old pipeline: 3 seeds x (single, looped) x 15 dense probes of n products, 600 steps
+    old_seed = sum(15 * cost[a]["n"] * cost[a]["old"] + 600 * step[a] for a in ("single", "looped"))
+    print(f"\nbatching 32 products per call vs one at a time (float64, B = 64): "
+          + ", ".join(f"{a} x{cost[a]['old'] / cost[a]['f64 x1']:.2f}" for a in arms)
+          + "; float64 vs float32: " + ", ".join(f"{a} x{cost[a]['f64 x1'] / cost[a]['f32 x1']:.2f}" for a in arms))
+    views = len(cfg.views)
+    K = len(cfg.probe_steps)
+    new_seed = sum(K * views * cfg.lanczos_steps * cost[a]["new"] + cfg.run.train.max_steps * step[a] for a in arms)
+    new_seed += 2 * cfg.fine_steps * (cost["single"]["new"] + cost["looped"]["new"])  # Assumption 1
+    print("\nwhere the old pipeline's time went (per seed, single + looped):")
+    print(f"  dense spectra: {sum(15 * cost[a]['n'] * cost[a]['old'] for a in ('single', 'looped')):.0f} s "
+          f"(15 probes x {cost['looped']['n']} products, float64, batched 32) ; training {600 * (step['single'] + step['looped']):.0f} s")
+    print("new pipeline per seed (3 arms): "
+          f"{K} probes x {views} views x {cfg.lanczos_steps} products (float32, B = {cfg.probe_batch}) = "
+          f"{sum(K * views * cfg.lanczos_steps * cost[a]['new'] for a in arms):.0f} s; "
+          f"Assumption-1 spectra {2 * cfg.fine_steps * (cost['single']['new'] + cost['looped']['new']):.0f} s; "
+          f"training {sum(cfg.run.train.max_steps * step[a] for a in arms):.0f} s")
+    print(f"\nold: 3 seeds, one core       : {3 * old_seed / 60:6.1f} min")
+    print(f"new: {cfg.n_seeds} seeds, two cores (÷2) : {cfg.n_seeds * new_seed / 2 / 60:6.1f} min")
+    print(f"per seed, new / old (one core): {new_seed / old_seed:.2f}  (the new one has a 4x larger batch, a third arm, "
+          "three views and 3x the steps)")
+    print(f"with the old pipeline's 28 min for 3 seeds on a quiet machine, the new one projects to "
+          f"{28 * (cfg.n_seeds * new_seed / 2) / (3 * old_seed):.1f} min for {cfg.n_seeds} seeds on two cores")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Seeds trained together: independent seeds of an experiment run side by side, one per CPU core.
+
+These models are small (d_model 16–32, batch 64): one training step is a few milliseconds of real
+arithmetic, so stacking the seeds into one batched model (``torch.func.stack_module_state`` +
+``vmap``) buys little on a CPU — measured in ``benchmarks/train_speed.py``, together with this. What
+does pay is using every core: :func:`map_seeds` runs ``fn(seed)`` for each seed in a pool of worker
+processes, each with one torch thread. One thread per run also makes every run's numbers
+independent of how many workers there are: a seed gives bit-identical results whether it ran alone,
+in a pool, or in the notebook's own process with one thread (tested).
+
+On Linux the workers are forked (fast, and a plain script needs no ``if __name__ == "__main__"``
+guard; each worker then sets one torch thread before any work); elsewhere they are spawned, so ``fn``
+must be importable — a module-level function, or a ``functools.partial`` of one with picklable
+arguments — and a script must guard its entry point.
+
+**A run cache for repeated executions** (off unless ``$LOOPVALLEY_RUN_CACHE`` names a directory):
+each job's result is stored under a hash of the pickled ``(fn, job)``, the thread count and the
+library's source code, and returned from there when the same job comes again. CI sets it so that
+the browser check, which executes every notebook a second time after nbval, redraws the figures
+without retraining; the nbval pass computes everything. Any change to the library's code, the
+job's arguments or the thread count misses the cache.
+
+Introduced in notebooks/04_single_vs_looped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ._validate import check_int
+
+
+def default_workers(n_jobs: int) -> int:
+    """``$LOOPVALLEY_WORKERS`` if set, else one worker per CPU core, at most one per job."""
+    env = os.environ.get("LOOPVALLEY_WORKERS")
+    cores = check_int("LOOPVALLEY_WORKERS", int(env), 1) if env else (len(os.sched_getaffinity(0))
+                                                                      if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(1, min(n_jobs, cores))
+
+
+CACHE_ENV = "LOOPVALLEY_RUN_CACHE"
+
+
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> bytes:
+    """A hash of every source file of the library (a code change invalidates the run cache)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.digest()
+
+
+def _cache_path(fn: Callable, seed, threads: int) -> Path | None:
+    """Where the run cache keeps ``fn(seed)``, or ``None`` when the cache is off or the job cannot be
+    pickled (then it is always computed)."""
+    root = os.environ.get(CACHE_ENV)
+    if not root:
+        return None
+    try:
+        blob = pickle.dumps((fn, seed, threads), protocol=4)
+    except Exception:  # noqa: BLE001 - an unpicklable job is simply not cached
+        return None
+    key = hashlib.sha256(_code_fingerprint() + blob).hexdigest()
+    return Path(root) / f"{key}.pkl"
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _call(job):
+    fn, arg = job
+    return fn(arg)
+
+
+def map_seeds(fn: Callable, seeds: Sequence, workers: int | None = None, threads: int = 1, progress: bool = False) -> list:
+    """``[fn(seed) for seed in seeds]``, computed by ``workers`` processes with ``threads`` torch
+    threads each (``workers=1``: in this process, with its current thread count). Results come back
+    in the order of ``seeds``.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    seeds = list(seeds)
+    if not seeds:
+        return []
+    workers = default_workers(len(seeds)) if workers is None else check_int("workers", workers, 1)
+    threads = check_int("threads", threads, 1)
+    if os.environ.get(CACHE_ENV):
+        import torch
+
+        paths = [_cache_path(fn, s, threads if workers > 1 else torch.get_num_threads()) for s in seeds]
+        todo = [i for i, p in enumerate(paths) if p is None or not p.exists()]
+        fresh = dict(zip(todo, _map(fn, [seeds[i] for i in todo], workers, threads, progress))) if todo else {}
+        out = []
+        for i, p in enumerate(paths):
+            if i in fresh:
+                if p is not None:
+                    p.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = p.with_suffix(f".{os.getpid()}.tmp")
+                    tmp.write_bytes(pickle.dumps(fresh[i], protocol=4))
+                    tmp.replace(p)
+                out.append(fresh[i])
+            else:
+                out.append(pickle.loads(p.read_bytes()))
+        return out
+    return _map(fn, seeds, workers, threads, progress)
+
+
+def _map(fn: Callable, seeds: list, workers: int, threads: int, progress: bool) -> list:
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(seeds), desc="seeds", leave=False)
+    if workers == 1:
+        out = []
+        for s in seeds:
+            out.append(fn(s))
+            if bar is not None:
+                bar.update(1)
+    else:
+        import multiprocessing as mp
+        import sys
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(threads,)) as pool:
+            out = []
+            for r in pool.map(_call, [(fn, s) for s in seeds]):
+                out.append(r)
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out

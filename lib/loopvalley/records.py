@@ -1,0 +1,130 @@
+"""The run record: everything a training run measured, as plain lists (JSON, no pickled objects).
+
+Introduced in notebooks/04_single_vs_looped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from ._validate import check_choice
+from .jsonable import jsonable
+
+
+@dataclass
+class RunRecord:
+    """What a run measured.
+
+    Per training step: ``train_step``, ``train_loss``, ``lr``. Per evaluation point: ``eval_step``,
+    ``eval_epoch``, ``wall`` (cumulative training seconds) and, per split, ``eval_loss[split]`` and
+    ``eval_acc[split]``. ``probes[name]`` maps each key a probe returned to a list, always with
+    ``"step"``. ``meta`` holds the configs, the parameter count and whatever the experiment adds.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+
+    meta: dict = field(default_factory=dict)
+    train_step: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    eval_step: list = field(default_factory=list)
+    eval_epoch: list = field(default_factory=list)
+    wall: list = field(default_factory=list)
+    eval_loss: dict = field(default_factory=dict)
+    eval_acc: dict = field(default_factory=dict)
+    probes: dict = field(default_factory=dict)
+
+    @property
+    def splits(self) -> list:
+        return list(self.eval_acc)
+
+    def curve(self, split: str, metric: str = "acc") -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` of ``metric`` ("acc" or "loss") on ``split``."""
+        check_choice("metric", metric, ("acc", "loss"))
+        table = self.eval_acc if metric == "acc" else self.eval_loss
+        check_choice("split", split, tuple(table))
+        return np.asarray(self.eval_step), np.asarray(table[split], dtype=float)
+
+    def probe(self, name: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(steps, values)`` that probe ``name`` returned under ``key`` (values stacked if possible)."""
+        check_choice("name", name, tuple(self.probes))
+        rows = self.probes[name]
+        check_choice("key", key, tuple(rows))
+        try:
+            vals = np.asarray(rows[key], dtype=float)
+        except (ValueError, TypeError):  # ragged (e.g. spectra of varying length)
+            vals = np.asarray(rows[key], dtype=object)
+        return np.asarray(rows["step"]), vals
+
+    def add_probe_row(self, name: str, step: int, row: Mapping) -> None:
+        """Append one probe's returned ``row`` at ``step`` to ``probes[name]``."""
+        rows = self.probes.setdefault(name, {"step": []})
+        rows["step"].append(int(step))
+        for k, v in row.items():
+            rows.setdefault(k, []).append(jsonable(v, strict=False))
+
+    # -- io ---------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return jsonable(asdict(self), strict=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "RunRecord":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+    def save(self, path) -> Path:
+        """Write the record as JSON (``.json``) or as a NumPy archive of JSON text (``.npz``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict())
+        if path.suffix == ".npz":
+            np.savez_compressed(path, record=np.asarray(text))
+        else:
+            path.write_text(text)
+        return path
+
+    @classmethod
+    def load(cls, path) -> "RunRecord":
+        """Read a record written by :meth:`save`."""
+        path = Path(path)
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                text = str(z["record"])
+        else:
+            text = path.read_text()
+        return cls.from_dict(json.loads(text))
+
+
+def _rounded(x, digits: int):
+    """Floats rounded to ``digits`` significant digits, recursively (shipped files stay small)."""
+    if isinstance(x, float):
+        return float(f"{x:.{digits}g}") if x == x and abs(x) != float("inf") else x
+    if isinstance(x, list):
+        return [_rounded(v, digits) for v in x]
+    if isinstance(x, dict):
+        return {k: _rounded(v, digits) for k, v in x.items()}
+    return x
+
+
+def save_records(path, records: Mapping[str, "RunRecord"], digits: int = 6) -> Path:
+    """Write ``{key: RunRecord}`` as one JSON file, floats rounded to ``digits`` significant digits
+    (the shipped records under ``results/<scale>/records/`` that notebooks draw from).
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({k: _rounded(r.to_dict(), digits) for k, r in records.items()}))
+    return path
+
+
+def load_records(path) -> dict:
+    """``{key: RunRecord}`` from a file written by :func:`save_records`.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    return {k: RunRecord.from_dict(v) for k, v in json.loads(Path(path).read_text()).items()}

@@ -1,0 +1,75 @@
+"""Write the README's verdict table from the shipped ledger (never by hand).
+
+    python scripts/readme_table.py            # rewrite the table in README.md from results/small/claims.json
+    python scripts/readme_table.py --check    # exit 1 if README.md's table differs from the ledger
+
+The table sits between the markers ``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->`` and is
+:func:`loopvalley.claims.verdict_table` of ``results/small/claims.json``, the ledger the README's
+main job (``python -m loopvalley reproduce``) writes. The "CI time" column of the notebook map comes
+from ``notebooks/run_times.json`` (measured by ``scripts/build_notebooks.sh``) the same way.
+``tests/test_readme.py`` runs ``--check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
+
+
+def table(ledger: Path) -> str:
+    from loopvalley.claims import load_ledger, verdict_table
+
+    return verdict_table(load_ledger(ledger))
+
+
+def with_table(readme: str, text: str) -> str:
+    if START not in readme or END not in readme:
+        raise ValueError(f"README.md has no {START} ... {END} markers")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{text}\n{END}{tail}"
+
+
+def with_run_times(readme: str, run_times: Path) -> str:
+    """The notebook map's "CI time" cells (the 5th column of rows ``| [`NN_name`](...)``) from the
+    measured ci run times."""
+    import json
+    import re
+
+    table = json.loads(run_times.read_text())["notebooks"]
+    out = []
+    for line in readme.split("\n"):
+        m = re.match(r"\| \[`(\d\d_[a-z0-9_]+)`\]", line)
+        sec = (table.get(m.group(1), {}).get("ci") or {}).get("seconds") if m else None
+        if sec is not None:
+            cells = line.split(" | ")
+            cells[4] = f"~{round(float(sec)):d} s"
+            line = " | ".join(cells)
+        out.append(line)
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="only compare; exit 1 when they differ")
+    ap.add_argument("--ledger", default=str(ROOT / "results" / "small" / "claims.json"))
+    ap.add_argument("--readme", default=str(ROOT / "README.md"))
+    args = ap.parse_args(argv)
+    readme = Path(args.readme)
+    old = readme.read_text()
+    new = with_run_times(with_table(old, table(Path(args.ledger))), ROOT / "notebooks" / "run_times.json")
+    if args.check:
+        if new != old:
+            print(f"{readme.name}'s verdict table differs from {args.ledger}: run python scripts/readme_table.py")
+            return 1
+        return 0
+    readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""loopvalley.spectra against independent truth: closed forms of the statistics on planted spectra,
+dense eigendecompositions for the Lanczos estimate, a recorded spectrum for the ε-free conditioning,
+planted phases for the phase detector."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from loopvalley import spectra as sx
+
+torch.set_num_threads(1)
+
+
+def planted(r: int, n: int = 64, neg: int = 0) -> np.ndarray:
+    """r eigenvalues equal to 1, ``neg`` equal to −1, the rest 0."""
+    return np.concatenate([np.ones(r), -np.ones(neg), np.zeros(n - r - neg)])
+
+
+def random_symmetric(eigs, seed=0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    Q, _ = torch.linalg.qr(torch.randn(len(eigs), len(eigs), generator=g, dtype=torch.float64))
+    return Q @ torch.diag(torch.as_tensor(eigs, dtype=torch.float64)) @ Q.T
+
+
+# -- the statistic family: closed forms --------------------------------------------------------------
+
+
+def test_family_closed_forms_on_planted_spectra():
+    f = sx.family(planted(7))
+    assert f["effective_rank"] == pytest.approx(7) and f["participation"] == pytest.approx(7)
+    assert f["outliers"] == 7 and f["positive_rank"] == pytest.approx(7) and f["steep_count"] == 7
+    assert f["negative_mass"] == 0
+    # a ±-symmetric saddle: half the |λ| mass is negative; the positive part has rank 5
+    g = sx.family(planted(5, neg=5))
+    assert g["negative_mass"] == pytest.approx(0.5) and g["effective_rank"] == pytest.approx(10)
+    assert g["positive_rank"] == pytest.approx(5) and g["steep_count"] == 10 and g["outliers"] == 5
+    # one dominant eigenvalue: participation → 1; outliers and steep count by their thresholds
+    e = np.array([100.0, 8.0, 3.0, 1.0, 0.0])
+    h = sx.family(e)
+    assert h["participation"] == pytest.approx(112.0**2 / (100**2 + 64 + 9 + 1))
+    assert h["outliers"] == 1 and h["steep_count"] == 2  # 8 ≥ 0.05·100 > 3
+    p = e[:4] / 112.0
+    assert h["effective_rank"] == pytest.approx(math.exp(-(p * np.log(p)).sum()))
+
+
+def test_weighted_measure_equals_the_expanded_spectrum():
+    vals, w = np.array([-0.5, 0.0, 0.2, 1.0]), np.array([3.0, 10.0, 4.0, 1.0])
+    sp = sx.Spectrum(vals, w, 18, "lanczos", np.ones(4, bool), np.zeros(4))
+    dense = sx.spectrum_of(np.repeat(vals, w.astype(int)))
+    for k, v in sx.family(dense).items():
+        assert sx.family(sp)[k] == pytest.approx(v), k
+
+
+def test_statistics_bad_input():
+    with pytest.raises(ValueError, match="frac must be in"):
+        sx.n_outliers(planted(3), frac=1.5)
+    with pytest.raises(ValueError, match="eigs must be"):
+        sx.spectrum_of([])
+    with pytest.raises(ValueError, match="tau_rel"):
+        sx.flat_fraction(planted(3), tau_rel=0)
+
+
+# -- the Lanczos estimate against the dense spectrum ----------------------------------------------------
+
+
+def test_lanczos_is_exact_beyond_the_numerical_rank():
+    # rank 30 (+ a 70-dimensional null space, like the attention Hessian's gauge directions)
+    rng = np.random.default_rng(0)
+    eigs = np.concatenate([rng.uniform(0.05, 3.0, 24), -rng.uniform(0.05, 1.0, 6), np.zeros(70)])
+    H = random_symmetric(eigs)
+    dense = sx.dense_spectrum(H)
+    lz = sx.lanczos_spectrum(H, 40, generator=torch.Generator().manual_seed(1))
+    assert lz.method == "lanczos" and lz.weights.sum() == pytest.approx(100)
+    assert lz.converged.sum() == 30  # every nonzero eigenvalue, never the null space (relative test)
+    for k, v in sx.family(dense).items():
+        assert sx.family(lz)[k] == pytest.approx(v, rel=1e-6), k
+    assert np.allclose(np.sort(lz.eigenvalues), np.sort(eigs[eigs != 0]), atol=1e-8)
+
+
+def test_lanczos_top_values_are_eigenvalues_and_nodes_never_are():
+    rng = np.random.default_rng(1)
+    eigs = np.concatenate([[10.0, 9.0, 8.0], rng.uniform(-1, 1, 197)])
+    H = random_symmetric(eigs, seed=2)
+    lz = sx.lanczos_spectrum(H, 25, generator=torch.Generator().manual_seed(0))
+    top = lz.top(3)
+    assert np.allclose(top, [10, 9, 8], rtol=1e-6)
+    assert np.isnan(lz.top(40)[-1])  # fewer than 40 converged: NaN, not a quadrature node
+    assert lz.weights[~lz.converged].sum() == pytest.approx(200 - lz.converged.sum())
+    # the old κ refuses a Lanczos estimate (its smallest valley "eigenvalue" would be a node)
+    with pytest.raises(ValueError, match="dense spectrum"):
+        sx.kappa_threshold(lz, 1e-3)
+
+
+def test_lanczos_statistics_on_a_real_attention_hessian():
+    from loopvalley.hessian import Hessian
+    from loopvalley.models import ModelConfig, looped_attn
+    from loopvalley.train import next_token_loss
+
+    cfg = ModelConfig(vocab_size=3, max_len=8, d_model=6, n_heads=1, layernorm=True)
+    model = looped_attn(cfg, 3, torch.Generator().manual_seed(0))
+    x = torch.randint(0, 3, (16, 8), generator=torch.Generator().manual_seed(1))
+    H = Hessian(model, next_token_loss, x, sx.block_params(model, "attention"))  # float64, n = 144
+    dense = sx.dense_spectrum(H)
+    full = sx.lanczos_spectrum(H, H.n, generator=torch.Generator().manual_seed(0))  # m = n: exact
+    # the Krylov space closes early (the null space counts once); every eigenvalue estimate is one
+    gap = np.abs(full.eigenvalues[:, None] - dense.values[None]).min(1)
+    assert full.converged.sum() > 40 and gap.max() <= 1e-8 * dense.lambda_max
+    for k, v in sx.family(dense).items():
+        assert sx.family(full)[k] == pytest.approx(v, rel=1e-6, abs=1e-9), k
+
+
+# -- ε-free valley conditioning ------------------------------------------------------------------------
+
+
+def test_valley_conditioning_closed_form():
+    e = np.concatenate([np.linspace(10, 1, 12), np.zeros(20)])  # λ_1 = 10, λ_10 = 10 − 9·(9/11)
+    assert sx.valley_conditioning(e, k=10) == pytest.approx(10 / (10 - 9 * 9 / 11))
+    assert np.isnan(sx.valley_conditioning(e, k=10, eps=5.0))  # fewer than 10 walls above ε
+    assert sx.kappa_threshold(e, 1e-3) == pytest.approx(10.0)  # no continuum: the old κ is fine here
+
+
+@pytest.fixture(scope="module")
+def recorded_spectrum():
+    """A dense spectrum recorded by the probe while a small Looped-Attn model trains (d = 8, so the
+    attention Hessian has 256 dimensions and the near-zero continuum of a real one)."""
+    from loopvalley.markov import MarkovConfig, make_markov_data
+    from loopvalley.models import ModelConfig, looped_attn
+    from loopvalley.train import TrainConfig, Trainer
+
+    data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=16), 256, 32, torch.Generator().manual_seed(0))
+    model = looped_attn(ModelConfig(vocab_size=3, max_len=16, d_model=8, layernorm=True), 3, torch.Generator().manual_seed(0))
+    probe = sx.SpectrumProbe(steps=(60,), method="dense", dtype=torch.float64)
+    cfg = TrainConfig(lr=3e-3, schedule="warmup_constant", warmup_steps=10, batch_size=32, max_steps=60,
+                      eval_every=60, probe_batch_size=64)
+    rec = Trainer(model, data.train, None, cfg, probes=[probe]).run()
+    steps, sps = sx.record_spectra(rec)
+    assert list(steps) == [60] and sps[0].n == 256
+    return sps[0]
+
+
+def test_new_kappa_moves_less_than_10_percent_over_the_eps_sweep(recorded_spectrum):
+    sw = sx.kappa_eps_sweep(recorded_spectrum, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3))
+    assert sw["change_k"] < 0.10  # κ_k: < 10 % across ε ∈ [1e-4, 1e-3]·λ_max
+    assert sw["change_old"] > 2.0  # the old κ = λ_max / min{λ > ε} moves ×3 or more on the same spectrum
+    assert np.all(sw["kappa_old"] <= 1 / sw["eps_rel"] + 1e-9)  # and it is capped at 1/ε_rel
+
+
+# -- phases in steps -------------------------------------------------------------------------------------
+
+STEPS = [0, 20, 40, 80, 150, 300, 600, 800, 1000, 1200]
+
+
+def sequence(ranks, n=128):
+    return [sx.spectrum_of(np.concatenate([np.linspace(1.0, 0.5, r), -0.01 * np.ones(2), np.zeros(n - r - 2)]))
+            for r in ranks]
+
+
+def test_phase_detector_finds_planted_phases_in_steps():
+    # step 0 (a saddle at init) is ignored: anchor = the first probe after warmup (step 20)
+    ranks = [5, 40, 22, 10, 16, 30, 38, 40, 40, 39]
+    sps = sequence(ranks)
+    for stat in ("effective_rank", "participation", "outliers", "steep_count", "positive_rank"):
+        x = [sx.family(sp)[stat] for sp in sps]
+        p = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800)
+        assert p["anchor_step"] == 20 and p["min_step"] == 80, stat
+        assert p["collapse"]["present"] and p["collapse"]["window"] == (20, 80), stat
+        assert p["diversification"]["present"] and p["diversification"]["window"][0] == 80, stat
+        assert p["diversification"]["window"][1] in (600, 800, 1000), stat
+        assert p["stabilization"]["present"] and p["stabilization"]["window"] == (800, 1200), stat
+
+
+def test_phase_detector_reports_absent_phases_as_absent():
+    flat = [sx.family(sp)["effective_rank"] for sp in sequence([30] * 10)]
+    p = sx.detect_phases(STEPS, flat, anchor_step=20, converged_step=600)
+    assert not p["collapse"]["present"] and p["collapse"]["window"] is None
+    assert not p["diversification"]["present"] and p["diversification"]["window"] is None
+    assert p["stabilization"]["present"]
+    rising = [sx.family(sp)["effective_rank"] for sp in sequence([8, 10, 12, 15, 18, 22, 26, 30, 34, 38])]
+    q = sx.detect_phases(STEPS, rising, anchor_step=20, converged_step=None)
+    assert q["collapse"]["window"] is None and q["diversification"]["present"]
+    assert q["stabilization"]["margin"] is None and q["stabilization"]["window"] is None  # not converged: not judged
+    r = sx.detect_phases(STEPS, rising, anchor_step=20, converged_step=800)
+    assert r["stabilization"]["present"] is False and r["stabilization"]["window"] is None  # still rising there
+
+
+def test_phase_thresholds_decide():
+    x = [10, 10, 9, 8.5, 9.5, 10.5, 10, 10, 10, 10]
+    loose = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800, drop=0.1, rise=0.1)
+    strict = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800, drop=0.3, rise=0.3)
+    assert loose["collapse"]["present"] and loose["diversification"]["present"]
+    assert not strict["collapse"]["present"] and not strict["diversification"]["present"]
+    assert loose["collapse"]["margin"] == pytest.approx(math.log(10 / 8.5) - math.log(1 / 0.9))
+    with pytest.raises(ValueError, match="at least 3 probes"):
+        sx.detect_phases([0, 10, 20], [1, 2, 3], anchor_step=15, converged_step=None)
+    with pytest.raises(ValueError, match="drop"):
+        sx.detect_phases(STEPS, x, anchor_step=20, converged_step=None, drop=1.0)
+
+
+def test_converged_step():
+    steps = np.arange(0, 1225, 25)
+    acc = np.minimum(60.0, 40 + steps / 20)  # rises 20 points until step 400, then flat
+    c = sx.converged_step(steps, acc)
+    assert 400 <= c <= 450
+    assert sx.converged_step(steps, 40 + steps / 50) is None  # still rising at the end
+    assert sx.converged_step(steps, np.full(steps.size, 50.0)) == 0
+
+
+# -- the probe ----------------------------------------------------------------------------------------------
+
+
+def test_probe_records_views_on_its_schedule_and_keeps_states():
+    from loopvalley.markov import MarkovConfig, make_markov_data
+    from loopvalley.models import ModelConfig, untied_attn
+    from loopvalley.train import TrainConfig, Trainer
+
+    data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=8), 64, 16, torch.Generator().manual_seed(0))
+    model = untied_attn(ModelConfig(vocab_size=3, max_len=8, d_model=4, layernorm=True), 3, torch.Generator().manual_seed(0))
+    assert len(sx.block_params(model, "attention")) == 12 and len(sx.block_params(model, "qk")) == 6
+    probe = sx.SpectrumProbe(steps=(0, 5), batches={"heldout": data.test["complex"][:8]}, n_steps=20,
+                             views=(("attention", "train"), ("attention", "heldout"), ("qk", "train")), keep_states=True)
+    rec = Trainer(model, data.train, None, TrainConfig(max_steps=8, batch_size=16, probe_batch_size=8, eval_every=8),
+                  probes=[probe]).run()
+    rows = rec.probes["spectra"]
+    assert rows["step"] == [0, 5, 8]  # the schedule and the final call
+    for view, n in (("attention/train", 192), ("attention/heldout", 192), ("qk/train", 96)):
+        steps, sps = sx.record_spectra(rec, view)
+        assert all(sp.n == n and sp.method == "lanczos" and sp.n_hvp <= 20 for sp in sps)
+    assert sorted(probe.states) == [0, 5, 8]
+    with pytest.raises(ValueError, match="views: batch"):
+        sx.SpectrumProbe(steps=(0,), views=(("attention", "heldout"),))
+    with pytest.raises(ValueError, match="block"):
+        sx.block_params(model, "mlp")
