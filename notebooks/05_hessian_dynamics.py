@@ -231,7 +231,7 @@ fig = ps.plot_kappa_sweep(sweep)
 # %% tags=["nbval-ignore-output"]
 seeds = confirmatory(cfg.n_seeds)
 t0 = time.perf_counter()
-runs = hd.run_seeds(seeds, cfg)  # the (seed, arm) runs side by side, one process per CPU core
+runs = hd.run_seeds(seeds, cfg, progress=True)  # the (seed, arm) runs side by side, one process per CPU core
 rec_scale = live_scale  # the scale of the runs the figures and verdicts below use
 print(f"{len(seeds)} seeds × {len(cfg.arms)} arms trained with spectra in {time.perf_counter() - t0:.0f} s")
 if scale != live_scale:

@@ -120,7 +120,7 @@ def _map(fn: Callable, seeds: list, workers: int, threads: int, progress: bool) 
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(seeds), desc="seeds", leave=False)
+        bar = tqdm(total=len(seeds), desc="seeds", leave=True)  # a closed (leave=False) bar leaves an empty widget view behind in JupyterLab
     if workers == 1:
         out = []
         for s in seeds:

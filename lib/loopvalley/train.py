@@ -355,7 +355,7 @@ class Trainer:
         if self.cfg.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=target - self.step, desc="train", leave=False)
+            bar = tqdm(total=target - self.step, desc="train", leave=True)
         if self.step == 0:
             self._observe()
         while self.step < target and not self._stop:

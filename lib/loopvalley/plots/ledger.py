@@ -19,6 +19,11 @@ VERDICT_COLOR = {"holds": "#0072B2", "fails": "#D55E00", "inconclusive": "#7F7F7
 VERDICT_MARKER = {"holds": "o", "fails": "s", "inconclusive": "D"}
 
 
+def _mathtext(s: str) -> str:
+    """Letters the figure fonts lack (𝒞) as mathtext."""
+    return s.replace("𝒞", r"$\mathcal{C}$")
+
+
 def _entry(c) -> dict:
     return c.to_json() if hasattr(c, "to_json") else dict(c)
 
@@ -47,7 +52,7 @@ def plot_forest(claims: Sequence):
                 ax.plot([lo / scale, hi / scale], [y, y], color=col, lw=2.2, solid_capstyle="butt")
             ax.plot([m / scale], [y], mk, color=col, ms=7, mfc=col if c["deterministic"] is False else "white")
         claim = Claim(**{k: c[k] for k in Claim.__dataclass_fields__ if k in c})
-        ax.text(1.08, y, f"{c['verdict']}: {interval_text(claim)}", va="center", fontsize=7.5, color=col,
+        ax.text(1.08, y, _mathtext(f"{c['verdict']}: {interval_text(claim)}"), va="center", fontsize=7.5, color=col,
                 transform=ax.get_yaxis_transform())
     ax.axvline(0, color="black", lw=1)
     ax.set_yticks(range(len(rows)), [c["id"] for c in reversed(rows)])

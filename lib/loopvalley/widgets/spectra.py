@@ -46,31 +46,58 @@ def spectrum_widget(records: dict, index: int | None = None, view: str = "attent
 
 def phase_rule_widget(steps, values: dict, anchor_step: int, converged_step, drop: float = 0.2, rise: float = 0.2,
                       flat: float = 0.15, label: str = "statistic"):
-    """Move the phase rule's thresholds (drop, rise, flat) and see which phases one statistic shows,
-    per arm: ``values = {arm: values at steps}``.
+    """Move the phase rule's three thresholds and see which phases one statistic shows, per arm:
+    ``values = {arm: values at steps}``. The sliders are in log units (the rule's own: 0.3 each in
+    notebook 05): collapse needs log(x_anchor / x_min) above the first, diversification
+    log(x_peak / x_min) above the second, stabilization log(max / min) over the converged part below
+    the third. The figure draws each threshold as a dotted line in the arm's colour (collapse: the
+    level the minimum must reach; diversification: the level the peak must reach; stabilization: the
+    allowed band over the converged part) and shades the windows of the phases that are present.
+    ``drop``/``rise``/``flat`` are :func:`loopvalley.spectra.detect_phases`' arguments.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
+    import math
+
     import ipywidgets as W
 
-    knobs = {
-        "drop": W.FloatSlider(value=drop, min=0.05, max=0.8, step=0.05, description="drop", continuous_update=False),
-        "rise": W.FloatSlider(value=rise, min=0.05, max=2.0, step=0.05, description="rise", continuous_update=False),
-        "flat": W.FloatSlider(value=flat, min=0.02, max=1.0, step=0.02, description="flat", continuous_update=False),
-    }
+    steps = np.asarray(steps, float)
+    to_log = {"collapse": -math.log(1 - drop), "diversification": math.log1p(rise), "stabilization": math.log1p(flat)}
+    if converged_step is None:  # no converged part: stabilization is not judged, so it gets no slider
+        to_log.pop("stabilization")
+    knobs = {k: W.FloatSlider(value=round(v, 2), min=0.05, max=1.5, step=0.05, description=k[:8] + ".",
+                              continuous_update=False, readout_format=".2f")
+             for k, v in to_log.items()}
 
-    def draw(drop, rise, flat):
-        fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    def draw(collapse, diversification, stabilization=math.log1p(flat)):
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
         for arm, x in values.items():
+            x = np.asarray(x, float)
             st = ARM_STYLE.get(arm, dict(color="0.4", ls="-", label=arm))
             ax.plot(np.maximum(steps, 1), x, color=st["color"], ls=st["ls"], marker="o", ms=3, label=st["label"])
-            p = sx.detect_phases(steps, x, anchor_step=anchor_step, converged_step=converged_step, drop=drop, rise=rise, flat=flat)
+            p = sx.detect_phases(steps, x, anchor_step=anchor_step, converged_step=converged_step,
+                                 drop=1 - math.exp(-collapse), rise=math.expm1(diversification),
+                                 flat=math.expm1(stabilization))
+            xa, xc = x[steps == p["anchor_step"]][0], x[steps == p["min_step"]][0]
+            kw = dict(color=st["color"], ls=":", lw=1.2)
+            ax.hlines(xa * math.exp(-collapse), max(p["anchor_step"], 1), steps[-1], **kw)  # collapse: min ≤ this
+            ax.hlines(xc * math.exp(diversification), max(p["min_step"], 1), steps[-1], **kw)  # diversification: peak ≥ this
+            if p["stabilization"]["margin"] is not None:
+                tail = x[steps >= converged_step]
+                ax.fill_between([max(converged_step, 1), steps[-1]], tail.min(), tail.min() * math.exp(stabilization),
+                                color=st["color"], alpha=0.12, lw=0)
+            for ph in ("collapse", "diversification"):
+                if p[ph]["window"]:
+                    ax.axvspan(max(p[ph]["window"][0], 1), max(p[ph]["window"][1], 1), color=st["color"], alpha=0.06)
             print(f"{st['label']:24s} " + ", ".join(
                 f"{ph} {'present' if p[ph]['present'] else 'absent' if p[ph]['present'] is False else 'not judged'}"
                 + (f" {p[ph]['window']}" if p[ph]["window"] else "") for ph in ("collapse", "diversification", "stabilization")))
-        ax.set(xscale="log", xlabel="training step", ylabel=label)
-        ax.legend(fontsize=8)
+        ax.set(xscale="log", xlabel="training step", ylabel=label,
+               title="dotted: the level each phase must reach; band: stabilization's allowed spread")
+        ax.legend(fontsize=8, loc="best")
         plt.show()
 
     out = W.interactive_output(draw, knobs)
-    return W.VBox([W.HBox(list(knobs.values())), out])
+    note = [] if converged_step is not None else [W.HTML(
+        "stabilization is not judged: this run has no converged part (accuracy still moving at the end)")]
+    return W.VBox([W.HBox(list(knobs.values())), *note, out])
