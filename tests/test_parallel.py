@@ -33,3 +33,22 @@ def test_without_the_cache_every_call_computes(tmp_path):
     assert map_seeds(fn, [5], workers=1) == map_seeds(fn, [5], workers=1)
     assert log.read_text().split() == ["5", "5"]
     assert not list(Path(tmp_path).glob("*.pkl"))
+
+
+def _threads_seen(_seed):
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_jobs_run_on_the_requested_threads_whatever_the_callers_count():
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert map_seeds(_threads_seen, [0, 1], workers=1) == [1, 1]  # in this process, switched for the jobs
+        assert map_seeds(_threads_seen, [0, 1], workers=2) == [1, 1]  # in worker processes
+        assert torch.get_num_threads() == 2  # and switched back
+    finally:
+        torch.set_num_threads(before)

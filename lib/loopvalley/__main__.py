@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of confirmatory seeds, >= 2 (default: per experiment and scale)")
     r.add_argument("--workers", type=_positive_int, default=None,
                    help="processes that train seeds side by side (default: one per CPU core)")
-    r.add_argument("--threads", type=_positive_int, default=1, help="torch threads per process (default 1)")
+    r.add_argument("--threads", type=_positive_int, default=1, help="torch threads of the main process (default 1); training jobs always run on one thread each")
     r.add_argument("--out", default=None, help="output folder (default: results/<scale>/)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
     r.add_argument("--max-steps", type=_positive_int, default=None, metavar="N",

@@ -84,8 +84,8 @@ def _call(job):
 
 def map_seeds(fn: Callable, seeds: Sequence, workers: int | None = None, threads: int = 1, progress: bool = False) -> list:
     """``[fn(seed) for seed in seeds]``, computed by ``workers`` processes with ``threads`` torch
-    threads each (``workers=1``: in this process, with its current thread count). Results come back
-    in the order of ``seeds``.
+    threads each (``workers=1``: in this process, switched to ``threads`` for the jobs and back).
+    Results come back in the order of ``seeds`` and do not depend on ``workers``.
 
     Introduced in notebooks/04_single_vs_looped.
     """
@@ -95,9 +95,7 @@ def map_seeds(fn: Callable, seeds: Sequence, workers: int | None = None, threads
     workers = default_workers(len(seeds)) if workers is None else check_int("workers", workers, 1)
     threads = check_int("threads", threads, 1)
     if os.environ.get(CACHE_ENV):
-        import torch
-
-        paths = [_cache_path(fn, s, threads if workers > 1 else torch.get_num_threads()) for s in seeds]
+        paths = [_cache_path(fn, s, threads) for s in seeds]
         todo = [i for i, p in enumerate(paths) if p is None or not p.exists()]
         fresh = dict(zip(todo, _map(fn, [seeds[i] for i in todo], workers, threads, progress))) if todo else {}
         out = []
@@ -121,12 +119,18 @@ def _map(fn: Callable, seeds: list, workers: int, threads: int, progress: bool) 
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(seeds), desc="seeds", leave=True)  # a closed (leave=False) bar leaves an empty widget view behind in JupyterLab
-    if workers == 1:
-        out = []
-        for s in seeds:
-            out.append(fn(s))
-            if bar is not None:
-                bar.update(1)
+    if workers == 1:  # in this process, with the jobs' thread count (restored afterwards)
+        import torch
+
+        before, out = torch.get_num_threads(), []
+        torch.set_num_threads(threads)
+        try:
+            for s in seeds:
+                out.append(fn(s))
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            torch.set_num_threads(before)
     else:
         import multiprocessing as mp
         import sys

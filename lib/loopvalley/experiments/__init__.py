@@ -32,7 +32,6 @@ class Context:
     progress: bool = True
     max_steps: int | None = None
     workers: int | None = None  # None: one per CPU core (loopvalley.parallel.default_workers)
-    threads: int = 1  # torch threads per worker process (and in this process)
     figures: list = field(default_factory=list)
 
     def save_figure(self, fig, name: str, alt: str = "") -> Path:
@@ -105,7 +104,9 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     ``seeds`` is how many confirmatory seeds each experiment uses (``None``: its default at the
     scale). ``max_steps`` caps every training run at that many steps, compressing its evaluation and
     probe cadences: a smoke test of a large scale on a small machine, not a reproduction (the
-    ledger's title says so). Writes ``out/claims.json``, ``out/REPORT.md``, the forest plot and the
+    ledger's title says so). ``threads`` is this process's torch thread count (what runs outside
+    the training jobs); every training job runs on one thread in its worker, so a seed's numbers —
+    and the verdicts — do not depend on ``threads`` or ``workers``. Writes ``out/claims.json``, ``out/REPORT.md``, the forest plot and the
     figures; default ``out`` is ``results/<scale>/``. Returns the claims.
     """
     from ..plots.ledger import forest_alt_text, plot_forest
@@ -125,7 +126,7 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     torch.set_num_threads(check_int("threads", threads, 1))
     out_dir = Path(out) if out is not None else Path("results") / scale
     ctx = Context(scale=scale, out_dir=out_dir, n_seeds=seeds, progress=progress, max_steps=max_steps,
-                  workers=workers, threads=threads)
+                  workers=workers)
     import matplotlib as mpl
 
     from ..notebook import figure_style

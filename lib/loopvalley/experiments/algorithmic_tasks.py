@@ -476,7 +476,7 @@ def run(ctx: Context) -> list[Claim]:
 
     cfg = config(ctx.scale, ctx.max_steps)
     seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
-    task_runs = run_tasks(seeds, cfg, workers=ctx.workers, threads=ctx.threads, progress=ctx.progress)
+    task_runs = run_tasks(seeds, cfg, workers=ctx.workers, progress=ctx.progress)
     claim = f4_claim(task_runs, cfg, ctx.scale, seeds)
     if hasattr(ctx, "save_records"):
         ctx.save_records("algorithmic_tasks", {f"{r.task}/{r.seed}/{a}": rec for rs in task_runs.values()

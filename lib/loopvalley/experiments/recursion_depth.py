@@ -381,7 +381,7 @@ def run(ctx: Context) -> list[Claim]:
 
     cfg = config(ctx.scale, ctx.max_steps)
     seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
-    runs = run_seeds(seeds, cfg.run, cfg.arms, cfg.probe_sequences, workers=ctx.workers, threads=ctx.threads,
+    runs = run_seeds(seeds, cfg.run, cfg.arms, cfg.probe_sequences, workers=ctx.workers,
                      progress=ctx.progress)
     records = [r.records for r in runs]
     ctx.save_records(RECORDS_NAME, {f"{r.seed}/{a}": rec for r in runs for a, rec in r.records.items()})

@@ -226,7 +226,7 @@ def run(ctx: Context) -> list[Claim]:
 
     cfg = config(ctx.scale, ctx.max_steps)
     seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
-    runs = run_seeds(seeds, cfg.run, cfg.arms, workers=ctx.workers, threads=ctx.threads, progress=ctx.progress)
+    runs = run_seeds(seeds, cfg.run, cfg.arms, workers=ctx.workers, progress=ctx.progress)
     records = [r.records for r in runs]
     claims = sample_dynamics_claims(records, ctx.scale, seeds)
     ctx.save_records("sample-dynamics", {f"{r.seed}/{arm}": rec for r in runs for arm, rec in r.records.items()})

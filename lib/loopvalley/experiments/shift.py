@@ -651,7 +651,7 @@ def run(ctx: Context) -> list[Claim]:
     cfg = config(ctx.scale, ctx.max_steps)
     seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
     policies = cfg.policies if cfg.ablation else None
-    runs = run_seeds(seeds, cfg, workers=ctx.workers, threads=ctx.threads, progress=ctx.progress, policies=policies)
+    runs = run_seeds(seeds, cfg, workers=ctx.workers, progress=ctx.progress, policies=policies)
     claims = shift_claims(runs, cfg, ctx.scale, seeds)
     if hasattr(ctx, "save_records"):  # ship the records the notebook's small-scale figures can draw from
         ctx.save_records("shift", records_of(runs))
