@@ -95,6 +95,31 @@ else:
         print(f"{name:24s} {fmt(e.get('ci')):>14s} {fmt(e.get('small')):>14s} {fmt(e.get('paper')):>14s}")
 
 # %% [markdown]
+# ## Exercises
+#
+# Chapters 01–05 and 07 ask you to write a function (ARENA-style): a stub that raises
+# `NotImplementedError`, then `fn = check_<name>(fn)`. The checker runs your function against the
+# library's reference on several cases, edge cases included, and says in one sentence what is wrong
+# (the shape, a factor, a sign, a mask, an axis, NaN at an edge case); once your function passes, the
+# rest of the notebook uses it. As shipped, the stub hands over the reference with a visible notice,
+# so every notebook runs top to bottom. The solution is in a collapsed block under each exercise, and
+# every chapter asks you to **predict** before a cell shows the answer. The exercises, by chapter:
+
+# %%
+import inspect
+
+import loopvalley.exercises as ex
+
+rows = []
+for name in (n for n in dir(ex) if n.startswith("check_")):
+    fn = getattr(ex, name)
+    chapter = fn.__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.exercises.chNN
+    signature = inspect.getdoc(fn).split("``")[1]  # "Check a student's ``f(x, y)`` ..."
+    rows.append((chapter, signature, name))
+for chapter, signature, name in sorted(rows):
+    print(f"chapter {chapter}: write {signature:42s} checked by {name}")
+
+# %% [markdown]
 # ## How to read a verdict
 #
 # Every claim of the paper becomes a **margin**: one number per seed that is positive when the data

@@ -53,6 +53,7 @@ import torch
 
 from loopvalley.claims import assert_verdicts
 from loopvalley.compute import equal_flop_steps, train_step_flops
+from loopvalley.exercises import check_gradient_coherence
 from loopvalley.experiments.shift import (
     CHOSEN_POLICY,
     F3_EARLY,
@@ -177,6 +178,43 @@ for r in runs:
 # **stalled** when $r_t<\delta_1$ and $\rho_t<\delta_2$; SHIFT switches at the $W$-th consecutive
 # stalled check. SHIFT may only switch while Single is in its stable phase (checks up to $S - D$).
 #
+# ### Exercise: the gradient coherence of one window
+#
+# Write $\rho$ for the $k$ gradients of a window stacked as a tensor of shape `(k, n)` (row $j$ is
+# $\nabla L_j$); return 0 when every gradient is 0. **Predict first:** what is $\rho$ for 100
+# independent random gradients, for 100 copies of one gradient, and for steps that alternate $g, -g$?
+# The checker runs your function on windows like these and says what is wrong (the ratio upside down,
+# a mean against a sum, squared norms, the wrong axis, 0/0).
+
+# %%
+def gradient_coherence(grads):
+    # grads: (k, n), one gradient per row  ->  a number in [0, 1]
+    # YOUR CODE HERE: ‖Σ_j g_j‖ / Σ_j ‖g_j‖
+    raise NotImplementedError
+
+
+gradient_coherence = check_gradient_coherence(gradient_coherence)
+noise = torch.randn(100, 1000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+print(f"100 independent gradients: ρ = {gradient_coherence(noise):.3f} (1/√100 = {1 / math.sqrt(100):.3f}); "
+      f"100 copies of one: {gradient_coherence(noise[:1].repeat(100, 1)):.3f}; "
+      f"g, −g, g, −g: {gradient_coherence(torch.cat([noise[:1], -noise[:1]] * 2)):.3f}")
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def gradient_coherence(grads):
+#     drift = grads.sum(dim=0).norm()            # ‖Σ_j g_j‖: the window's net direction
+#     total = grads.norm(dim=1).sum()            # Σ_j ‖g_j‖: the path length if all were aligned
+#     return float(drift / total) if total > 0 else 0.0
+# ```
+#
+# Independent gradients add like a random walk: $\lVert\sum_j g_j\rVert \approx \sqrt{k}\,\lVert g\rVert$
+# against $k \lVert g \rVert$, so $\rho \approx 1/\sqrt{k} = 0.1$. Copies give 1, alternating steps 0 —
+# the hopping iterate of notebook 02. The controller computes the same ratio from running sums, so
+# it never stores the window.
+# </details>
+#
 # The stall test in ten lines, on seed 0's recorded history, against the library's:
 
 # %%
@@ -196,10 +234,12 @@ print(f"seed {runs[0].seed}: SCP fires at step {h['step'][fire] if fire is not N
 fig = plot_criterion(h, sc, runs[0].records, last_step=S - D)
 
 # %% [markdown]
-# Top: Single's window loss (black) flattens within the first hundred steps, while its complex-split
-# accuracy (blue) stops at the level that counting token frequencies gives. Middle: $r_t$ drops into
-# the noise around 0 and $\rho_t$ (orange) is under $\delta_2$ (grey bands: stalled checks). Bottom:
-# the counter; the green line is the switch.
+# From the top: Single's window loss $L_t$ flattens within the first hundred steps; its complex-split
+# accuracy (blue) stops at the level that counting token frequencies gives, while Looped's (vermillion)
+# keeps climbing; $r_t$ drops into the noise around 0 and $\rho_t$ stays under $\delta_2$; the counter
+# $c_t$ climbs one stalled check (grey band) at a time, and SCP switches (dotted line) when it reaches $W$;
+# SHIFT's accuracy (green) starts there.
+# From the start of Single's decay on (hatched), SCP may no longer switch.
 #
 # **Predict:** what happens to the switch step if you lower $\delta_1$ tenfold? If you raise $W$ to 8?
 # Move the sliders (the curves stay those of the trained runs; only the criterion is replayed).
@@ -279,8 +319,18 @@ print("final complex-split accuracy (%) at the end of each arm's decay; gap = SH
 # lifts its arm by a few points. Right, against compute: SHIFT's Single phase is cheap, so its curve
 # starts to the left, and all budgets end at Looped's. F1 compares the two right ends, seed by seed.
 #
-# **Try this:** `run_seeds(seeds[:1], dataclasses.replace(cfg, policy="keep"))` trains SHIFT with
-# Adam's moments kept — compare its drop and final accuracy with the table.
+# **Predict, then try:** `run_seeds(seeds[:1], dataclasses.replace(cfg, policy="keep"))` (with
+# `import dataclasses`) trains SHIFT with Adam's moments kept at the switch. Before you run it: will
+# its accuracy drop right after the switch be larger or smaller than under the chosen policy, and why?
+#
+# <details><summary>What to look for</summary>
+#
+# Adam divides each step by $\sqrt{v}$, the running mean of squared gradients. Kept across the
+# switch, $v$ still remembers Single-Attn's gradients, which are smaller than the looped model's, so
+# the first looped steps are too large: expect a larger transient drop, and on some seeds a run that
+# never starts the complex-split climb. Section 4's ablation measured exactly this drop
+# (`transient_drop`) for each policy on the exploratory seeds.
+# </details>
 
 # %% [markdown]
 # ## 6. SHIFT's compute to reach Looped's accuracy (F2)

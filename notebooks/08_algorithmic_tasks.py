@@ -150,9 +150,17 @@ for task, a in above.items():
           f"[{lo:+.1f}, {hi:+.1f}] → {'counts' if a['above'] else 'at chance: left out'}")
 
 # %% [markdown]
-# **Try this:** `run_tasks(seeds[:1], dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=2 * cfg.train.max_steps)))`
-# (with `import dataclasses`) — does twice the training move any arm off chance beyond the training
-# length?
+# **Predict, then try:** `run_tasks(seeds[:1], dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, max_steps=2 * cfg.train.max_steps)))`
+# (with `import dataclasses`; a few minutes) trains one seed twice as long. Before you run it: will
+# twice the training move any arm off chance beyond the training length?
+#
+# <details><summary>What to look for</summary>
+#
+# Compare each arm beyond the shaded training length with the chance and input-blind lines. More
+# steps mostly raise the accuracy *at* the training lengths; an arm that has learned the rule, not
+# the lengths it saw, is the one whose curve stays above the baselines to the right of the band — and
+# at this model size the shipped `small` records say how rarely that happens (claim F4's `measured`).
+# </details>
 
 # %% [markdown]
 # ## 3. Claims check

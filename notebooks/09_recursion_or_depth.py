@@ -248,13 +248,21 @@ else:
     print("the shipped records hold no weights: set RECOMPUTE = True to draw the attention maps")
 
 # %% [markdown]
-# **Try this:**
+# **Predict, then try:**
 # - `plot_mechanism_over_training(records, arms=("untied-2", "single", "wide-single"))` shows the same
-#   scores for the other arms. On a seed where Untied-2 climbs, which layer is the induction head?
-#   On one where it never climbs, does either head form?
+#   scores for the other arms. Before you run it: on a seed where Untied-2 climbs, which of its two
+#   layers should hold the induction head, and what should a one-layer arm show?
 # - Train one seed longer: `run_seeds([seeds[0]], replace(s, train=replace(s.train, max_steps=1200)),
 #   ("single", "looped", "untied-3"))` (with `from dataclasses import replace`; a couple of minutes).
 #   Does Untied-3 build the circuit and catch up once it has the time?
+#
+# <details><summary>What to look for</summary>
+#
+# An induction head needs a previous-token head *before* it, so in a two-layer stack that climbs the
+# induction score should rise in layer 2, after the previous-token score has risen in layer 1. One
+# layer cannot compose the two, however wide it is: Single and Wide-Single may form a previous-token
+# head, but no induction score should rise. Whether Untied-3 catches up with more steps is exactly what S5's split seeds leave open.
+# </details>
 #
 # Further reading: Edelman et al. (2024), *The Evolution of Statistical Induction Heads: In-Context
 # Learning Markov Chains* — the same task family, with the same unigram plateau and a two-layer
@@ -305,3 +313,34 @@ for c in claims:
 # Two seeds cannot decide S5 robustly (its per-seed margins change sign with the seed): it is printed,
 # not checked, at the CI scale, and the ledger's small-scale run decides.
 print(assert_verdicts(claims, {"S4": {"holds", "inconclusive"}}, unchecked=("S5",)))
+
+# %% [markdown]
+# ## Key takeaways
+#
+# - "Looped beats Single" has a simpler explanation to rule out first: depth. The controls are a
+#   non-recursive stack of the same depth (Untied-3, Untied-2) and a single layer with as many
+#   parameters (Wide-Single).
+# - On this task the complex split needs two sequential attention steps (a previous-token head
+#   feeding an induction head); width does not substitute for them.
+# - Whether recursion adds accuracy *beyond* depth is claim S5; read its verdict and interval in
+#   `results/small/REPORT.md`, not in the two CI seeds above.
+# - A verdict is only as good as its controls: the same comparison without Untied-3 would have read
+#   as evidence for recursion.
+#
+# ## Check your understanding
+#
+# 1. Why is Untied-3 at equal steps also at equal compute with Looped-Attn, but not at equal parameters?
+# 2. Why can a single attention layer not implement an induction head on its own?
+# 3. If Looped-Attn leaves the plateau earlier than Untied-3 but both end at the same accuracy, which
+#    claim is that evidence for?
+#
+# <details><summary>Answers</summary>
+#
+# 1. Both apply three attention layers per forward pass (the same FLOPs); Untied-3 has three sets of
+#    weights, Looped-Attn one set reused three times.
+# 2. The induction head's query must match keys that already carry "the token before me" — information
+#    a previous-token head writes into the residual stream; in one layer every key is still just its
+#    own token and position.
+# 3. An optimisation effect (shared weights make the plateau shorter), the kind of thing the paper's
+#    landscape story is about — not S5, which asks about the final accuracy.
+# </details>

@@ -155,10 +155,16 @@ def test_run_seeds_end_to_end_tiny():
     tiny = replace(cfg, run=run, probe_steps=(0, 5, 10, 20, 30), probe_batch=8, heldout_batch=8, lanczos_steps=8,
                    fine_steps=16)
     runs = hd.run_seeds([1000, 1001], tiny, workers=1)
+    assert tiny.arm_views("untied-3") == ((hd.MAIN.split("/")[0], "train"),)  # ci: H4's control on the training view
     for s in runs:
         for arm in ("single", "looped", "untied-3"):
             rows = runs[s]["records"][arm].probes["spectra"]
-            assert rows["step"] == [0, 5, 10, 20, 30] and set(rows) >= {hd.MAIN, hd.HELDOUT, hd.QK}
-    claims = hd.hessian_claims(runs, tiny, "ci")
-    assert [c.id for c in claims] == ["H1", "H2", "H3", "H4"]
-    assert all(c.verdict in ("holds", "fails", "inconclusive") and c.measured and c.note for c in claims)
+            views = {hd.MAIN} if arm == "untied-3" else {hd.MAIN, hd.HELDOUT, hd.QK}
+            assert rows["step"] == [0, 5, 10, 20, 30] and {k for k in rows if "/" in k} == views
+    claims = {c.id: c for c in hd.hessian_claims(runs, tiny, "ci")}
+    assert list(claims) == ["H1", "H2", "H3", "H4"]
+    assert all(c.verdict in ("holds", "fails", "inconclusive") and c.measured and c.note for c in claims.values())
+    assert "heldout" in claims["H1"].measured and "heldout" not in claims["H4"].measured
+    assert "held-out batch: not measured" in claims["H4"].note
+    assert hd.config("small").arm_views("untied-3") == tiny.arm_views("untied-3")
+    assert hd.config("paper").arm_views("untied-3") == hd.VIEWS  # paper probes every view of every arm

@@ -520,6 +520,7 @@ class SpectrumProbe:
     views: tuple = (("attention", "train"),)  # (block, batch) pairs
     method: str = "lanczos"
     n_steps: int = 60  # Lanczos steps (= Hessian-vector products) per spectrum
+    dense_chunk: int = 1  # method "dense": products per batched backward (batching pays on small models)
     dtype: torch.dtype = torch.float32
     loss_fn: Callable | None = None  # default: the trainer's loss_fn
     seed: int = 0  # seeds the Lanczos starts
@@ -534,6 +535,7 @@ class SpectrumProbe:
             raise ValueError(f"steps must be a non-empty schedule of distinct steps, got {self.steps!r}")
         check_choice("method", self.method, METHODS)
         check_int("n_steps", self.n_steps, 2)
+        check_int("dense_chunk", self.dense_chunk, 1)
         for block, batch in self.views:
             check_choice("block", block, tuple(BLOCKS))
             if batch != "train" and batch not in self.batches:
@@ -546,7 +548,7 @@ class SpectrumProbe:
 
         H = Hessian(model, loss_fn, batch, block_params(model, block), self.dtype)
         if self.method == "dense":
-            return dense_spectrum(H)
+            return dense_spectrum(H, self.dense_chunk)
         g = torch.Generator().manual_seed(int(self.seed))  # the same start at every step: errors correlate over time
         return lanczos_spectrum(H, self.n_steps, generator=g)
 

@@ -25,3 +25,5 @@ from .ch01 import check_river_valley_grad  # noqa: F401  (notebooks/01_river_val
 from .ch02 import check_cumulative_force_bound, check_kappa_valley  # noqa: F401  (notebooks/02_u_vs_v_valleys)
 from .ch03 import check_unigram_predictive  # noqa: F401  (notebooks/03_markov_language)
 from .ch04 import check_causal_attention, check_previous_token_score  # noqa: F401  (notebooks/04_single_vs_looped)
+from .ch05 import check_effective_rank, check_kappa_k  # noqa: F401  (notebooks/05_hessian_dynamics)
+from .ch07 import check_gradient_coherence  # noqa: F401  (notebooks/07_shift)

@@ -13,8 +13,9 @@ narrower residual stream d = 16 so that Hessians stay cheap) with a :class:`loop
 that records, at every probe step, three Hessian spectra: the attention weights (W_Q, W_K, W_V, W_O; all
 three layers for Untied-3) on a fixed training batch, the same on a held-out batch of fresh sequences
 from the same language, and the W_Q/W_K block (where the paper's Theorem 3 lives) on the training
-batch. Spectra are Lanczos estimates (:func:`loopvalley.spectra.lanczos_spectrum`): top eigenvalues
-converged, the bulk as a quadrature; dense Hessians of 256 sequences cost 1024 products each, which
+batch (at ``ci`` and ``small`` Untied-3, H4's control, gets the training view only: ``untied_views``). Spectra are
+Lanczos estimates (:func:`loopvalley.spectra.lanczos_spectrum`): top eigenvalues converged, the bulk as a
+quadrature; dense Hessians of 256 sequences cost 1024 products each, which
 the 2-core budget cannot pay at every probe. The weights at every probe step are kept, and Assumption 1
 is measured on a finer spectrum (``fine_steps`` products, which resolve every eigenvalue of the low
 valley band) at the middle of Looped-Attn's diversification window.
@@ -97,17 +98,26 @@ class HessianDynamicsConfig:
     arms: tuple = ARMS
     views: tuple = VIEWS
     dtype: torch.dtype = torch.float32  # eigenvalue error ~1e-6·λ_max, far below every threshold
+    untied_views: tuple | None = None  # Untied-3's views (None: all of ``views``); H4 is judged on the training view
 
     @property
     def warmup(self) -> int:
         return int(self.run.train.warmup_steps)
 
+    def arm_views(self, arm: str) -> tuple:
+        """The (block, batch) views probed for ``arm``."""
+        return tuple(self.untied_views) if arm == "untied-3" and self.untied_views is not None else tuple(self.views)
+
 
 SCALES = {
+    # at ci and small Untied-3 (H4's control) gets the training view only — the view H4's verdict is judged on;
+    # the other views of Untied-3 fed no verdict and cost a fifth of the main job. H4's held-out and W_Q/W_K
+    # agreement are then "not measured" (at paper, every arm gets every view)
     "ci": dict(d_model=16, steps=600, eval_every=25, probe_steps=(0, 20, 40, 80, 150, 300, 600), probe_batch=64,
-               heldout_batch=64, lanczos_steps=40, fine_steps=200, n_seeds=2),
+               heldout_batch=64, lanczos_steps=40, fine_steps=200, n_seeds=2, untied_views=(("attention", "train"),)),
     "small": dict(d_model=16, steps=1800, eval_every=50, probe_steps=(20, 40, 60, 100, 200, 400, 800, 1200, 1500, 1800),
-                  probe_batch=256, heldout_batch=256, lanczos_steps=60, fine_steps=300, n_seeds=5),
+                  probe_batch=256, heldout_batch=256, lanczos_steps=60, fine_steps=300, n_seeds=5,
+                  untied_views=(("attention", "train"),)),
     "paper": dict(d_model=32, steps=3000, eval_every=50,
                   probe_steps=(0, 20, 40, 60, 100, 200, 400, 800, 1200, 1800, 2400, 3000), probe_batch=1024,
                   heldout_batch=1024, lanczos_steps=200, fine_steps=1000, n_seeds=10),
@@ -131,7 +141,7 @@ def config(scale: str | None = None, max_steps: int | None = None) -> HessianDyn
         steps = tuple(sorted({min(max_steps, round(t * f)) for t in steps}))
     return HessianDynamicsConfig(run=run, n_seeds=v["n_seeds"], probe_steps=steps, probe_batch=v["probe_batch"],
                                  heldout_batch=v["heldout_batch"], lanczos_steps=v["lanczos_steps"],
-                                 fine_steps=v["fine_steps"])
+                                 fine_steps=v["fine_steps"], untied_views=v.get("untied_views"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,7 +170,7 @@ def run_arm(job, cfg: HessianDynamicsConfig) -> dict:
     seed, arm = int(job[0]), job[1]
     data, held = seed_data(seed, cfg.run, cfg.heldout_batch)
     run = replace(cfg.run, train=replace(cfg.run.train, probe_batch_size=cfg.probe_batch))
-    probe = sx.SpectrumProbe(steps=tuple(cfg.probe_steps), batches={"heldout": held}, views=tuple(cfg.views),
+    probe = sx.SpectrumProbe(steps=tuple(cfg.probe_steps), batches={"heldout": held}, views=cfg.arm_views(arm),
                              n_steps=cfg.lanczos_steps, dtype=cfg.dtype, seed=seed, keep_states=True)
     t0, c0 = time.perf_counter(), time.process_time()
     record, _ = train_arm(arm, run, seed, data, probes=[probe])
@@ -190,8 +200,13 @@ def fine_spectra(job, cfg: HessianDynamicsConfig, states: Mapping) -> dict:
     return {k: probe.spectrum(model, x, "attention", next_token_loss, step).to_row() for k, x in batches.items()}
 
 
-def _cost(job) -> int:  # bigger jobs first: the pool then finishes together
-    return {"single": 1, "looped": 3}.get(job[1], 3)
+def _cost(job, cfg: HessianDynamicsConfig) -> float:
+    """A job's relative cost, for longest-first scheduling (the pool then finishes together): training
+    plus one spectrum per view, each ∝ the loops of the forward pass (Single 1, Looped/Untied-3 3)."""
+    loops = 1 if job[1] == "single" else 3
+    if len(job) == 3:  # an Assumption-1 job: two spectra of fine_steps products
+        return loops * 2 * cfg.fine_steps / cfg.lanczos_steps
+    return loops * (1 + len(cfg.arm_views(job[1])))
 
 
 def run_seeds(seeds: Sequence[int], cfg: HessianDynamicsConfig, workers: int | None = None,
@@ -203,7 +218,7 @@ def run_seeds(seeds: Sequence[int], cfg: HessianDynamicsConfig, workers: int | N
 
     Introduced in notebooks/05_hessian_dynamics.
     """
-    jobs = sorted([(int(s), a) for s in seeds for a in cfg.arms], key=lambda j: -_cost(j))
+    jobs = sorted([(int(s), a) for s in seeds for a in cfg.arms], key=lambda j: -_cost(j, cfg))
     done = map_seeds(partial(run_arm, cfg=cfg), jobs, workers=workers, progress=progress)
     out = {int(s): {"records": {}, "fine": None, "fine_step": None} for s in seeds}
     states = {}
@@ -216,6 +231,7 @@ def run_seeds(seeds: Sequence[int], cfg: HessianDynamicsConfig, workers: int | N
         out[s]["fine_step"] = step
         if step is not None:
             fine_jobs += [(s, "looped", step), (s, "single", step)]
+    fine_jobs.sort(key=lambda j: -_cost(j, cfg))  # Looped's first
     got = map_seeds(partial(fine_spectra, cfg=cfg, states={k: v for k, v in states.items() if k[1] in ("looped", "single")}),
                     fine_jobs, workers=workers) if fine_jobs else []
     for (s, arm, _), rows in zip(fine_jobs, got):
@@ -382,8 +398,9 @@ def measure_seed(entry: Mapping, cfg: HessianDynamicsConfig, seed: int = 0) -> d
     recs = entry["records"]
     out = {"fine_step": entry.get("fine_step")}
     for view in (MAIN, HELDOUT, QK):
-        ph = {a: arm_phases(recs[a], cfg, view) for a in recs}
-        ser = {a: statistic_series(recs[a], view) for a in recs}
+        have = [a for a in recs if view in recs[a].probes["spectra"]]  # Untied-3 may lack a view (cfg.untied_views)
+        ph = {a: arm_phases(recs[a], cfg, view) for a in have}
+        ser = {a: statistic_series(recs[a], view) for a in have}
         v = {"phases": ph}
         L = ph["looped"]
         v["h1"] = {p: {k: L[k][p]["margin"] for k in sx.STATISTICS} for p in ("collapse", "diversification", "stabilization")}
@@ -407,7 +424,7 @@ def measure_seed(entry: Mapping, cfg: HessianDynamicsConfig, seed: int = 0) -> d
                 continue
             m = (steps >= w[0]) & (steps <= w[1])
             v["kappa_by_stat"][k] = _nanmean(np.log(ser["looped"][1]["kappa"][m] / ser["single"][1]["kappa"][m]))
-        if "untied-3" in recs:
+        if "untied-3" in have:
             mask = steps >= L["effective_rank"]["anchor_step"]
             dLU = signature_distance(ser["looped"][1], ser["untied-3"][1], mask)
             dUS = signature_distance(ser["untied-3"][1], ser["single"][1], mask)
@@ -580,8 +597,10 @@ def claim_h3(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
 
 def claim_h4(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
     """H4: per seed, the median over the signature statistics of d(Looped, Untied-3) − d(Untied-3, Single)."""
-    fam = {v: _family([p[v]["h4"] for p in per], SIGNATURE, seeds) for v in (MAIN, HELDOUT, QK)}
+    fam = {v: _family([p[v]["h4"] for p in per], SIGNATURE, seeds) for v in (MAIN, HELDOUT, QK)
+           if all("h4" in p[v] for p in per)}  # views Untied-3 was probed on
     f = fam[MAIN]
+    other = {v: (fam[v]["family"]["verdict"] if v in fam else "not measured") for v in (HELDOUT, QK)}
     dist = {k: summary([_nanmedian(list(p[MAIN]["distances"][k].values())) for p in per])
             for k in ("looped_untied", "untied_single", "looped_single")}
     dm = {k: _nanmean(v["per_seed"]) for k, v in dist.items()}
@@ -589,7 +608,7 @@ def claim_h4(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
                 f"the statistics) Looped–Untied-3 {dm['looped_untied']:.2f}, Untied-3–Single "
                 f"{dm['untied_single']:.2f}, Looped–Single {dm['looped_single']:.2f} (verdict "
                 f"{f['family']['verdict']}); statistics agreeing: {_names(f['agree'])}; held-out batch: "
-                f"{fam[HELDOUT]['family']['verdict']}, W_Q/W_K block: {fam[QK]['family']['verdict']}.")
+                f"{other[HELDOUT]}, W_Q/W_K block: {other[QK]}.")
     return claim_from_margins(
         "H4", "The V-valley signature is specific to recursion: Looped-Attn's spectrum differs from Untied-3's more than "
         "Untied-3's differs from Single-Attn's", "Looped-Attn's landscape comes from weight sharing (recursion), not depth",
@@ -598,9 +617,11 @@ def claim_h4(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
               f"attention Hessian compares) and log κ_{sx.KAPPA_K}, at every probe after warmup; d(A, B) = mean over probes of "
               "|log s_A − log s_B| per statistic; margin per seed = the median over the seven statistics of "
               "d(Looped, Untied-3) − d(Untied-3, Single). All three models' Hessians are over all their attention weights "
-              "(W_Q, W_K, W_V, W_O; every layer of Untied-3), estimated by the same Lanczos settings"),
+              "(W_Q, W_K, W_V, W_O; every layer of Untied-3), estimated by the same Lanczos settings on the training batch "
+              "(at ci and small Untied-3 is probed on that batch only, so H4 has no held-out or W_Q/W_K agreement there)"),
         measured={"statistics_agreeing": f["agreement"], "agreeing": f["agree"], "by_statistic": f["by_stat"],
-                  "distances": dist, "heldout": _view_agreement(f, fam[HELDOUT]), "qk_block": _view_agreement(f, fam[QK])},
+                  "distances": dist, **{k: _view_agreement(f, fam[v]) for k, v in (("heldout", HELDOUT), ("qk_block", QK))
+                                        if v in fam}},
         notes={v: sentence for v in ("holds", "fails", "inconclusive")}, **_common(scale, seeds, per))
 
 

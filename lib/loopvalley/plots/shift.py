@@ -34,14 +34,18 @@ WEIGHT_STYLE = {"W_Q": {"color": ORANGE, "ls": "-"}, "W_K": {"color": PURPLE, "l
 
 def plot_criterion(history, cfg, records=None, split: str = "complex", delta1=None, delta2=None, patience=None,
                    last_step=None):
-    """SCP replayed on Single's recorded ``history``: window loss L_t (top), the relative improvement
-    r_t against δ1 and the gradient coherence ρ_t against δ2 (middle), the patience counter against
-    W (bottom); stalled checks shaded, the switch step marked. With ``records`` the top panel also
-    shows the arms' ``split`` accuracy; ``last_step`` (Single's decay start) greys out the checks
-    SHIFT may no longer switch at.
+    """SCP replayed on Single's recorded ``history``, one quantity per panel on a shared step axis:
+    the window loss L_t; with ``records`` the arms' ``split`` accuracy; the relative improvement r_t
+    against δ1 and the gradient coherence ρ_t against δ2; the patience counter c_t against W. Stalled
+    checks are shaded, the switch step marked; ``last_step`` (Single's decay start) hatches the checks
+    SHIFT may no longer switch at. Every legend sits to the right of its panel, off the data.
 
     Introduced in notebooks/07_shift.
     """
+    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
     d1 = cfg.delta1 if delta1 is None else delta1
     d2 = cfg.delta2 if delta2 is None else delta2
     W = cfg.patience if patience is None else patience
@@ -51,46 +55,58 @@ def plot_criterion(history, cfg, records=None, split: str = "complex", delta1=No
     tr = criterion_trace(h, d1, d2, W)
     steps = h["step"]
     fire = None if tr["fire"] is None else steps[tr["fire"]]
-    fig, axes = plt.subplots(3, 1, figsize=(8, 7.5), sharex=True, gridspec_kw={"height_ratios": [1.4, 1, 0.7]})
-    ax = axes[0]
-    ax.plot(steps, h["loss"], color="k", lw=1.2, label="Single: window loss $L_t$")
+    ratios = [1, 1, 1, 0.7] if records else [1, 1, 0.7]
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(9, 2.0 * sum(ratios) + 1.2), sharex=True,
+                             gridspec_kw={"height_ratios": ratios})
+    out = dict(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, borderaxespad=0)
+    ax, i = axes[0], 1
+    ax.plot(steps, h["loss"], color="k", lw=1.2, label="Single: window\nloss $L_t$")
     ax.set_ylabel("training loss")
+    ax.legend(**out)
     if records:
-        ax2 = ax.twinx()
+        ax = axes[i]
+        i += 1
         for arm, rec in records.items():
             st, acc = rec.curve(split, "acc")
-            ax2.plot(st, 100 * acc, **ARM_STYLE.get(arm, {"label": arm}), lw=1.4, alpha=0.9)
-        ax2.set_ylabel(f"{split}-split accuracy (%)")
-        ax2.grid(False)
-        ax2.legend(loc="center right", fontsize=8, framealpha=0.9)
-    ax.legend(loc="upper right", fontsize=8)
-    ax = axes[1]
-    ax.plot(steps, 100 * tr["r"], color=PURPLE, lw=1.2, label=r"$r_t$ (%): relative loss improvement")
+            ax.plot(st, 100 * acc, **ARM_STYLE.get(arm, {"label": arm}), lw=1.4)
+        ax.set_ylabel(f"{split}-split\naccuracy (%)")
+        ax.legend(**out)
+    ax = axes[i]
+    ax.plot(steps, 100 * tr["r"], color=PURPLE, lw=1.2, label="$r_t$: relative loss\nimprovement")
     ax.axhline(100 * d1, color=PURPLE, ls="--", lw=1, label=fr"$\delta_1$ = {100 * d1:.3g} %")
-    ax.plot(steps, 100 * tr["rho"], color=ORANGE, lw=1.2, label=r"$\rho_t$ (%): gradient coherence")
+    ax.plot(steps, 100 * tr["rho"], color=ORANGE, lw=1.2, label=r"$\rho_t$: gradient coherence")
     if math.isfinite(d2):
         ax.axhline(100 * d2, color=ORANGE, ls="--", lw=1, label=fr"$\delta_2$ = {100 * d2:.3g} %")
     ax.set_ylim(-5, 60)
     ax.set_ylabel("%")
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
-    ax = axes[2]
-    ax.step(steps, tr["count"], where="post", color="k", lw=1.2, label="patience counter $c_t$")
+    ax.legend(**out)
+    ax = axes[i + 1]
+    ax.step(steps, tr["count"], where="post", color="k", lw=1.2, label="patience\ncounter $c_t$")
     ax.axhline(W, color=VERMILLION, ls="--", lw=1, label=f"W = {W}")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # c_t counts checks: integer ticks
     ax.set_ylabel("$c_t$")
     ax.set_xlabel("step")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(**out)
     width = steps[1] - steps[0] if len(steps) > 1 else 1
+    xmax = max([float(np.max(history["step"]))] + [float(np.max(r.curve(split, "acc")[0])) for r in (records or {}).values()])
+    hatch = last_step is not None and xmax > last_step  # the decay is drawn where a curve reaches it
     for a in axes:
         for s, st in zip(steps, tr["stalled"]):
             if st:
                 a.axvspan(s - width, s, color="0.88", lw=0, zorder=0)
         if fire is not None:
-            a.axvline(fire, color=GREEN, lw=1.5)
-        if last_step is not None:
-            a.axvspan(last_step, max(last_step, np.max(history["step"])), color="0.95", hatch="//", lw=0, zorder=0)
+            a.axvline(fire, color="k", ls=":", lw=1.6)  # black: SHIFT's own curve is green
+        if hatch:
+            a.axvspan(last_step, xmax, facecolor="0.96", edgecolor="0.7", hatch="//", lw=0, zorder=0)
+    marks = [Patch(color="0.88", label="stalled check")]
+    if fire is not None:
+        marks.append(Line2D([], [], color="k", ls=":", lw=1.6, label=f"switch (step {fire})"))
+    if hatch:
+        marks.append(Patch(facecolor="0.96", hatch="//", edgecolor="0.7", lw=0, label="Single decays: SCP may no longer switch"))
+    fig.legend(handles=marks, loc="lower left", bbox_to_anchor=(0.0, 0.0), ncol=len(marks), fontsize=8, frameon=False)
     title = f"SCP: δ1 = {d1:.3g}, δ2 = {d2:.3g}, W = {W} → " + (f"switch at step {fire}" if fire is not None else "never switches")
     axes[0].set_title(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -358,10 +374,12 @@ def plot_length_generalisation(by_length, n_train, baselines=None, metric: str =
             ax.plot(b["length"], 100 * np.asarray(b[f"chance_{kind}"]), ":", color="k", lw=1, label="chance")
             ax.plot(b["length"], 100 * np.asarray(b[f"majority_{kind}"]), "--", color=GREY, lw=1, label="input-blind best")
         n = n_train[task] if isinstance(n_train, dict) else n_train
-        ax.axvspan(n + 0.5, Lmax + 0.5, color="0.92", lw=0, zorder=0)
+        ax.axvspan(n + 0.5, Lmax + 0.5, color="0.92", lw=0, zorder=0, label="beyond the training length")
         ax.set_title(task.replace("_", " "))
         ax.set_xlabel("length n")
     axes[0, 0].set_ylabel(metric.replace("_", " ") + " (%)")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()  # one legend for every panel, under them (off the data)
+    ncol = min(len(labels), 3 if len(tasks) < 3 else 6)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08 * math.ceil(len(labels) / ncol), 1, 1))
     return fig
