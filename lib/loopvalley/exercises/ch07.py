@@ -89,13 +89,13 @@ def _hints():
                     "so Σ_j g_j is grads.sum(dim=0) and ‖g_j‖ is grads.norm(dim=1)")
         return None
 
-    def bounds(fn):
+    def sign_invariance(fn):
         lo, hi = _np(fn(_grads(6, 4, 3, drift=100.0))), _np(fn(-_grads(6, 4, 3, drift=100.0)))
         if not close(lo, hi):
             return "flipping the sign of every gradient changed ρ; it should not (a window drifting the other way is as coherent)"
         return None
 
-    return [shape, formula, bounds, zero]
+    return [shape, formula, sign_invariance, zero]
 
 
 def check_gradient_coherence(fn: Callable) -> Callable:
