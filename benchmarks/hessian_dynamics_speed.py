@@ -12,6 +12,11 @@ jobs run on both cores.
 Everything is measured here, in one process, on the same model weights; pipeline totals are the
 measured unit costs times the counts of each pipeline (printed), so the ratio is what the machine's
 noise leaves comparable. Timings are not tests.
+
+It also prints one product before and after the explicit attention path was trimmed for the double
+backward (the "before" path is reproduced here: 4-d heads split by view + transpose even for one head,
+and the causal mask by ``masked_fill``; "after" is today's ``AttnLayer``, one head as 3-d tensors and
+the mask added inside ``baddbmm``). Both give the same products bit for bit (printed).
 """
 
 from __future__ import annotations
@@ -40,6 +45,51 @@ def per_hvp(model, batch, dtype, chunk, reps=2):
     for _ in range(reps):
         H.hvp(V if chunk > 1 else V[0])
     return (time.perf_counter() - t0) / (reps * chunk), H.n
+
+
+def before_math_forward(self, h, backend="fused", return_scores=False):
+    """``AttnLayer.forward`` on the explicit path as it was before the trim (for the side-by-side)."""
+    import math
+
+    B, T, _ = h.shape
+    H, A = self.n_heads, self.W_Q.out_features
+    q, k, v = (W(h).view(B, T, H, A // H).transpose(1, 2) for W in (self.W_Q, self.W_K, self.W_V))  # (B, H, T, d_h)
+    causal = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()
+    scores = (q @ k.transpose(-2, -1) / math.sqrt(A // H)).masked_fill(~causal, float("-inf")).softmax(dim=-1)
+    out = self.W_O((scores @ v).transpose(1, 2).reshape(B, T, A))
+    return (out, scores) if return_scores else out
+
+
+def trim_side_by_side(models, batch, rounds=5, reps=6):
+    """Per-product seconds of the explicit path before and after the trim, interleaved rounds (best of)."""
+    from loopvalley import models as M
+
+    after = M.AttnLayer.forward
+    best = {}
+    for a, model in models.items():
+        v = None
+        for name, fwd in (("before", before_math_forward), ("after", after)):
+            M.AttnLayer.forward = fwd
+            try:
+                H = Hessian(model, next_token_loss, batch, block_params(model, "attention"), torch.float32)
+                if v is None:
+                    v = torch.randn(H.n, generator=torch.Generator().manual_seed(0))
+                best[(a, name)] = (H, H.hvp(v), v)  # builds the graph
+            finally:
+                M.AttnLayer.forward = after
+    t = {k: float("inf") for k in best}
+    for _ in range(rounds):
+        for k, (H, _, v) in best.items():
+            c0 = time.process_time()
+            for _ in range(reps):
+                H.hvp(v)
+            t[k] = min(t[k], (time.process_time() - c0) / reps)
+    print("\none product, B = 256, float32, explicit attention path before / after the trim (CPU ms, best of "
+          f"{rounds} interleaved rounds):")
+    for a in models:
+        same = torch.equal(best[(a, "before")][1], best[(a, "after")][1])
+        print(f"  {a:9s} {1e3 * t[(a, 'before')]:6.1f} -> {1e3 * t[(a, 'after')]:6.1f}   "
+              f"{t[(a, 'before')] / t[(a, 'after')]:.2f}x faster; identical products: {same}")
 
 
 def per_step(arm, run, data, steps=30):
@@ -72,6 +122,7 @@ def main():
     print(f"{'arm':9s} {'n':>5s} {'B=64 f64 x32':>13s} {'B=64 f64 x1':>12s} {'B=64 f32 x1':>12s} {'B=256 f32 x1':>13s}")
     for a in arms:
         print(f"{a:9s} {cost[a]['n']:5d} " + " ".join(f"{1e3 * cost[a][c]:12.1f}" for c in configs))
+    trim_side_by_side(models, data.train[:256])
     step = {a: per_step(a, run, data) for a in arms}
     print("training step (ms): " + ", ".join(f"{a} {1e3 * t:.1f}" for a, t in step.items()))
 
@@ -80,17 +131,18 @@ def main():
     print(f"\nbatching 32 products per call vs one at a time (float64, B = 64): "
           + ", ".join(f"{a} x{cost[a]['old'] / cost[a]['f64 x1']:.2f}" for a in arms)
           + "; float64 vs float32: " + ", ".join(f"{a} x{cost[a]['f64 x1'] / cost[a]['f32 x1']:.2f}" for a in arms))
-    views = len(cfg.views)
+    views = {a: len(cfg.arm_views(a)) for a in arms}
     K = len(cfg.probe_steps)
-    new_seed = sum(K * views * cfg.lanczos_steps * cost[a]["new"] + cfg.run.train.max_steps * step[a] for a in arms)
-    new_seed += 2 * cfg.fine_steps * (cost["single"]["new"] + cost["looped"]["new"])  # Assumption 1
+    fine = cfg.fine_steps - cfg.lanczos_steps  # Assumption 1's spectra continue the probe's runs
+    new_seed = sum(K * views[a] * cfg.lanczos_steps * cost[a]["new"] + cfg.run.train.max_steps * step[a] for a in arms)
+    new_seed += 2 * fine * (cost["single"]["new"] + cost["looped"]["new"])  # Assumption 1
     print("\nwhere the old pipeline's time went (per seed, single + looped):")
     print(f"  dense spectra: {sum(15 * cost[a]['n'] * cost[a]['old'] for a in ('single', 'looped')):.0f} s "
           f"(15 probes x {cost['looped']['n']} products, float64, batched 32) ; training {600 * (step['single'] + step['looped']):.0f} s")
     print("new pipeline per seed (3 arms): "
-          f"{K} probes x {views} views x {cfg.lanczos_steps} products (float32, B = {cfg.probe_batch}) = "
-          f"{sum(K * views * cfg.lanczos_steps * cost[a]['new'] for a in arms):.0f} s; "
-          f"Assumption-1 spectra {2 * cfg.fine_steps * (cost['single']['new'] + cost['looped']['new']):.0f} s; "
+          f"{K} probes x {'/'.join(str(views[a]) for a in arms)} views ({', '.join(arms)}) x {cfg.lanczos_steps} products "
+          f"(float32, B = {cfg.probe_batch}) = {sum(K * views[a] * cfg.lanczos_steps * cost[a]['new'] for a in arms):.0f} s; "
+          f"Assumption-1 spectra (continued to {cfg.fine_steps}) {2 * fine * (cost['single']['new'] + cost['looped']['new']):.0f} s; "
           f"training {sum(cfg.run.train.max_steps * step[a] for a in arms):.0f} s")
     print(f"\nold: 3 seeds, one core       : {3 * old_seed / 60:6.1f} min")
     print(f"new: {cfg.n_seeds} seeds, two cores (÷2) : {cfg.n_seeds * new_seed / 2 / 60:6.1f} min")

@@ -69,6 +69,31 @@ def test_fused_and_math_paths_agree(kw, tied, loops):
         assert torch.allclose(a, b, atol=1e-9)
 
 
+@pytest.mark.parametrize("n_heads, attn_type", [(1, "softmax"), (2, "softmax"), (4, "softmax"), (1, "linear"), (2, "linear")])
+def test_math_path_is_the_attention_formula_head_by_head(n_heads, attn_type):
+    """The explicit path against attention written from its definition, one head and one query at a time:
+    a_ij = softmax_j≤i(q_i·k_j / √d_h) (or q_i·k_j / (i+1) for linear attention), out_i = W_O [Σ_j a_ij v_j]_heads."""
+    cfg = _cfg(n_heads=n_heads, attn_type=attn_type)
+    layer = looped_attn(cfg, 1, generator=torch.Generator().manual_seed(0)).double().attn
+    h = torch.randn(2, 7, cfg.d_model, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    out, scores = layer(h, backend="math", return_scores=True)
+    dh = cfg.d_model // n_heads
+    Q, K, V = layer.W_Q(h), layer.W_K(h), layer.W_V(h)  # (B, T, A)
+    ref_scores = torch.zeros(2, n_heads, 7, 7, dtype=torch.float64)
+    heads = torch.zeros(2, 7, cfg.d_model, dtype=torch.float64)
+    for b in range(2):
+        for hd in range(n_heads):
+            cols = slice(hd * dh, (hd + 1) * dh)
+            for i in range(7):
+                dots = torch.stack([Q[b, i, cols] @ K[b, j, cols] for j in range(i + 1)])
+                a = torch.softmax(dots / dh**0.5, 0) if attn_type == "softmax" else dots / (i + 1)
+                ref_scores[b, hd, i, : i + 1] = a
+                heads[b, i, cols] = sum(a[j] * V[b, j, cols] for j in range(i + 1))
+    assert scores.shape == (2, n_heads, 7, 7)
+    assert torch.allclose(scores, ref_scores, atol=1e-12)
+    assert torch.allclose(out, layer.W_O(heads), atol=1e-12)
+
+
 @pytest.mark.parametrize("tied", [True, False])
 def test_double_backward_on_the_math_path(tied):
     """A Hessian-vector product H v through the math path matches a finite difference of gradients."""

@@ -232,3 +232,45 @@ def test_probe_records_views_on_its_schedule_and_keeps_states():
         sx.SpectrumProbe(steps=(0,), views=(("attention", "heldout"),))
     with pytest.raises(ValueError, match="block"):
         sx.block_params(model, "mlp")
+
+
+# -- a Lanczos run read at fewer steps, and continued to more ------------------------------------------
+
+
+def _same(a, b):
+    return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("values", "weights", "converged", "residuals"))
+
+
+def test_truncated_run_is_the_shorter_run_and_a_resumed_run_the_longer_one():
+    """Lanczos is a recurrence: a run's first m steps are an m-step run from the same start (bit for bit),
+    so a kept tridiagonal can be re-read at any shorter length, and a kept basis continued."""
+    rng = np.random.default_rng(3)
+    H = random_symmetric(np.concatenate([rng.uniform(0.1, 5.0, 40), rng.uniform(-1, 0.1, 110)]), seed=4)
+    run = lambda m, **kw: sx.lanczos_spectrum(H, m, generator=torch.Generator().manual_seed(5), **kw)  # noqa: E731
+    long, short = run(60), run(25)
+    assert _same(sx.truncate(long, 25), short)
+    assert _same(sx.truncate(sx.Spectrum.from_row(long.to_row()), 25), short)  # the record keeps the tridiagonal
+    resumed = run(60, resume=short)
+    assert _same(resumed, long) and resumed.n_hvp == 35  # only the products after step 25 are spent
+    assert _same(run(20, resume=short), run(20))  # shorter than the resumed run: read off it
+    with pytest.raises(ValueError, match="n_steps"):
+        sx.truncate(short, 26)
+    with pytest.raises(ValueError, match="basis"):
+        run(60, resume=sx.Spectrum.from_row(short.to_row()))  # a record keeps no Lanczos vectors
+
+
+def test_assumption1_spectra_continue_the_probe_and_equal_fresh_ones():
+    """The finer Assumption-1 spectra continue the probe's Lanczos run: the same numbers as a fresh run."""
+    from loopvalley.experiments import hessian_dynamics as hd
+
+    cfg = hd.config("ci", max_steps=40)
+    out = hd.run_arm((7, "single"), cfg)
+    step = int(out["record"].probes["spectra"]["step"][-1])
+    starts = hd.fine_starts(out, step)
+    assert set(starts) == {"train", "heldout"}
+    resumed = hd.fine_spectra((7, "single", step), cfg, {(7, "single"): out["states"]}, starts)
+    fresh = hd.fine_spectra((7, "single", step), cfg, {(7, "single"): out["states"]})
+    for b in ("train", "heldout"):
+        assert {k: v for k, v in resumed[b].items() if k not in ("seconds", "n_hvp")} == \
+               {k: v for k, v in fresh[b].items() if k not in ("seconds", "n_hvp")}
+        assert resumed[b]["n_hvp"] == cfg.fine_steps - cfg.lanczos_steps and fresh[b]["n_hvp"] == cfg.fine_steps

@@ -140,28 +140,41 @@ class AttnLayer(nn.Module):
         B, T, _ = h.shape
         H = self.n_heads
         A = self.W_Q.out_features
-        # Q = W_Q h, K = W_K h, V = W_V h, split into heads
-        q = self.W_Q(h).view(B, T, H, A // H).transpose(1, 2)  # (B, H, T, d_h)
-        k = self.W_K(h).view(B, T, H, A // H).transpose(1, 2)  # (B, H, T, d_h)
-        v = self.W_V(h).view(B, T, H, A // H).transpose(1, 2)  # (B, H, T, d_h)
-        scores = None
         if self.attn_type == "softmax" and backend == "fused" and not return_scores:
+            # Q = W_Q h, K = W_K h, V = W_V h, split into heads: (B, H, T, d_h)
+            q, k, v = (W(h).view(B, T, H, A // H).transpose(1, 2) for W in (self.W_Q, self.W_K, self.W_V))
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, d_h)
+            return self.W_O(out.transpose(1, 2).reshape(B, T, A))  # (B, T, d)
+        # the explicit path (double-backward safe). Every Hessian-vector product differentiates it twice,
+        # so it has as few nodes as the maths allows: one head needs no head split (3-d tensors), and the
+        # causal mask is added inside the Q Kᵀ product (baddbmm) instead of a masked_fill
+        q, k, v = (self._split_heads(W(h)) for W in (self.W_Q, self.W_K, self.W_V))  # (B, T, A) or (B, H, T, d_h)
+        if self.attn_type == "softmax":
+            # A = softmax((Q Kᵀ + M) / √d_h), M = −∞ above the diagonal and 0 elsewhere
+            M = torch.full((T, T), float("-inf"), dtype=q.dtype, device=h.device).triu(1)  # (T, T)
+            logits = torch.baddbmm(M.expand(B, T, T), q, k.transpose(-2, -1)) if H == 1 else q @ k.transpose(-2, -1) + M
+            scores = (logits / math.sqrt(A // H)).softmax(dim=-1)
         else:
+            # A = (Q Kᵀ ⊙ C) / (i + 1), C the causal 0/1 mask: linear attention, averaged over the i+1 visible tokens
             causal = torch.ones(T, T, dtype=torch.bool, device=h.device).tril()  # (T, T)
-            logits = q @ k.transpose(-2, -1)  # Q Kᵀ: (B, H, T, T)
-            if self.attn_type == "softmax":
-                # A = softmax(Q Kᵀ / √d_h + M), M = −∞ above the diagonal
-                logits = logits / math.sqrt(A // H)
-                scores = logits.masked_fill(~causal, float("-inf")).softmax(dim=-1)
-            else:
-                # A = (Q Kᵀ ⊙ M) / (i + 1): linear attention, averaged over the i+1 visible tokens
-                n_seen = torch.arange(1, T + 1, device=h.device, dtype=h.dtype).view(T, 1)
-                scores = logits.masked_fill(~causal, 0.0) / n_seen
-            out = scores @ v  # (B, H, T, d_h)
-        out = out.transpose(1, 2).reshape(B, T, A)  # (B, T, d_attn)
-        out = self.W_O(out)  # (B, T, d)
-        return (out, scores) if return_scores else out
+            n_seen = torch.arange(1, T + 1, device=h.device, dtype=h.dtype).view(T, 1)
+            scores = (q @ k.transpose(-2, -1)).masked_fill(~causal, 0.0) / n_seen
+        out = self.W_O(self._merge_heads(scores @ v))  # (B, T, d)
+        return (out, scores.view(B, H, T, T)) if return_scores else out
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, A) → (B, H, T, d_h); with one head, ``x`` itself (no view nodes)."""
+        if self.n_heads == 1:
+            return x
+        B, T, A = x.shape
+        return x.view(B, T, self.n_heads, A // self.n_heads).transpose(1, 2)
+
+    def _merge_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, T, d_h) → (B, T, A); with one head, ``x`` itself."""
+        if self.n_heads == 1:
+            return x
+        B, H, T, dh = x.shape
+        return x.transpose(1, 2).reshape(B, T, H * dh)
 
 
 def _layernorm(cfg: ModelConfig) -> nn.Module:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -80,6 +80,9 @@ class Spectrum:
     residuals: np.ndarray | None = None  # (m,)
     n_hvp: int = 0  # Hessian-vector products spent
     seconds: float = 0.0
+    alphas: np.ndarray | None = None  # (m,) Lanczos: the diagonal of T_m (kept, so that any prefix can be re-read)
+    betas: np.ndarray | None = None  # (m,) Lanczos: β_1 … β_m (the last one is the residual norm)
+    basis: torch.Tensor | None = field(default=None, repr=False, compare=False)  # (m+1, n) Lanczos vectors; not in rows
 
     @property
     def lambda_max(self) -> float:
@@ -112,6 +115,8 @@ class Spectrum:
         if self.method != "dense":
             row["converged"] = self.converged.astype(int).tolist()
             row["residuals"] = self.residuals.tolist()
+        if self.alphas is not None:
+            row["alphas"], row["betas"] = np.asarray(self.alphas).tolist(), np.asarray(self.betas).tolist()
         return row
 
     @classmethod
@@ -119,8 +124,9 @@ class Spectrum:
         v = np.asarray(row["values"], float)
         conv = np.asarray(row["converged"], bool) if "converged" in row else None
         res = np.asarray(row["residuals"], float) if "residuals" in row else None
+        ab = [np.asarray(row[k], float) if k in row else None for k in ("alphas", "betas")]
         return cls(v, np.asarray(row["weights"], float), int(row["n"]), row.get("method", "dense"), conv, res,
-                   int(row.get("n_hvp", 0)), float(row.get("seconds", 0.0)))
+                   int(row.get("n_hvp", 0)), float(row.get("seconds", 0.0)), *ab)
 
 
 def spectrum_of(eigs) -> Spectrum:
@@ -161,7 +167,8 @@ def _matvec(H) -> tuple[Callable, int, torch.dtype, torch.device]:
     return H.hvp, int(H.n), H.dtype, H.device
 
 
-def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None = None, tol: float = 1e-3) -> Spectrum:
+def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None = None, tol: float = 1e-3,
+                     resume: Spectrum | None = None) -> Spectrum:
     """A Lanczos estimate of the spectrum of ``H`` (a Hessian or a symmetric tensor) from
     ``n_steps`` Hessian-vector products, one Rademacher start.
 
@@ -170,7 +177,12 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
     estimate (weight 1; the test is relative, so a Ritz value near 0, which may stand for a whole
     near-null space, never counts as one eigenvalue); the others are quadrature nodes of vᵀ f(H) v ≈ Σ_j S_{1j}² f(θ_j), which
     share the remaining weight n − n_conv in proportion to S_{1j}² (SLQ deflated by the converged
-    part). Returns a :class:`Spectrum` with ``method = "lanczos"``.
+    part). Returns a :class:`Spectrum` with ``method = "lanczos"`` that keeps its tridiagonal and its
+    Lanczos vectors (``basis``).
+
+    ``resume``: a shorter run's spectrum of the same operator from the same start (with its ``basis``):
+    its steps are this run's first ones (a recurrence), so only the remaining products are spent and
+    the result is the one a fresh run gives.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -178,12 +190,21 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
     mv, n, dtype, device = _matvec(H)
     m = min(check_int("n_steps", n_steps, 2), n)
     check_positive("tol", tol)
-    g = generator if generator is not None else torch.Generator().manual_seed(0)
-    v = (torch.randint(0, 2, (n,), generator=g, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)  # Rademacher
     Q = torch.zeros(m + 1, n, dtype=dtype, device=device)
-    Q[0] = v / v.norm()
-    alphas, betas = [], []
-    for j in range(m):
+    if resume is None:
+        g = generator if generator is not None else torch.Generator().manual_seed(0)
+        v = (torch.randint(0, 2, (n,), generator=g, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)  # Rademacher
+        Q[0] = v / v.norm()
+        alphas, betas = [], []
+    else:
+        if not isinstance(resume, Spectrum) or resume.basis is None or resume.alphas is None or resume.n != n:
+            raise ValueError(f"resume must be a Lanczos Spectrum of this operator (n={n}) that kept its basis")
+        k0 = int(np.asarray(resume.alphas).size)
+        if k0 >= m or resume.basis.shape[0] <= k0 or not bool(resume.basis[k0].any()):  # long enough, or exact already
+            return replace(truncate(resume, min(m, k0), tol), basis=resume.basis[: min(m, k0) + 1])
+        Q[: k0 + 1] = resume.basis[: k0 + 1].to(dtype=dtype, device=device)
+        alphas, betas = [float(a) for a in resume.alphas], [float(b) for b in resume.betas]
+    for j in range(len(alphas), m):
         w = mv(Q[j])  # H q_j
         alphas.append(float(Q[j] @ w))  # α_j = q_jᵀ H q_j
         for _ in range(2):  # full reorthogonalisation, twice
@@ -193,12 +214,19 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
         if beta <= 1e-10 * max(abs(a) for a in alphas) or j + 1 == n:  # invariant subspace: exact
             break
         Q[j + 1] = w / beta
-    k = len(alphas)
-    T = torch.diag(torch.tensor(alphas, dtype=torch.float64))
+    sp = _tridiagonal_spectrum(np.asarray(alphas), np.asarray(betas), n, tol)
+    return replace(sp, seconds=time.perf_counter() - t0, n_hvp=len(alphas) - (0 if resume is None else k0),
+                   basis=Q[: len(alphas) + 1])
+
+
+def _tridiagonal_spectrum(alphas: np.ndarray, betas: np.ndarray, n: int, tol: float) -> Spectrum:
+    """The Lanczos :class:`Spectrum` of T_k (α on the diagonal, β_1 … β_{k−1} off it; β_k the residual norm)."""
+    k = alphas.size
+    T = np.diag(alphas.astype(np.float64))
     if k > 1:
-        off = torch.tensor(betas[: k - 1], dtype=torch.float64)
-        T = T + torch.diag(off, 1) + torch.diag(off, -1)  # (k, k) tridiagonal
-    theta, S = torch.linalg.eigh(T)
+        i = np.arange(k - 1)
+        T[i, i + 1] = T[i + 1, i] = betas[: k - 1]  # (k, k) tridiagonal
+    theta, S = torch.linalg.eigh(torch.from_numpy(T))
     theta, S = theta.numpy(), S.numpy()
     res = np.abs(betas[-1] * S[-1])  # ‖H y_j − θ_j y_j‖ = |β_m S_{mj}|
     quad = S[0] ** 2  # Gauss weights, Σ = 1
@@ -213,7 +241,21 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
         weights[rest] = (n - conv.sum()) * q / q.sum() if q.sum() > 0 else (n - conv.sum()) / rest.sum()
     elif conv.sum() < n:  # every node converged yet fewer than n: spread the rest over them
         weights = weights * n / k
-    return Spectrum(theta, weights, n, "lanczos", conv, res, k, time.perf_counter() - t0)
+    return Spectrum(theta, weights, n, "lanczos", conv, res, k, 0.0, alphas.copy(), betas.copy())
+
+
+def truncate(sp: Spectrum, n_steps: int, tol: float = 1e-3) -> Spectrum:
+    """The spectrum that ``n_steps`` Lanczos steps from the same start would have given, read off the
+    kept tridiagonal of a longer run: T_m of a shorter run is the leading m × m block of the longer
+    one's, and β_m its residual norm (Lanczos is a recurrence; the first m steps do not depend on
+    later ones). ``tol`` as in :func:`lanczos_spectrum`.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    if not isinstance(sp, Spectrum) or sp.alphas is None:
+        raise ValueError("sp must be a Lanczos Spectrum that kept its tridiagonal (alphas, betas)")
+    m = check_int("n_steps", n_steps, 2, int(np.asarray(sp.alphas).size))
+    return _tridiagonal_spectrum(np.asarray(sp.alphas, float)[:m], np.asarray(sp.betas, float)[:m], sp.n, tol)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -525,9 +567,11 @@ class SpectrumProbe:
     loss_fn: Callable | None = None  # default: the trainer's loss_fn
     seed: int = 0  # seeds the Lanczos starts
     keep_states: bool = False
+    keep_bases: tuple = ()  # views ("block/batch") whose Lanczos vectors are kept in self.bases[(step, view)]
     name: str = "spectra"
     every: int = 1
     states: dict = field(default_factory=dict)
+    bases: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.steps = tuple(sorted(check_int("steps", s, 0) for s in self.steps))
@@ -542,15 +586,16 @@ class SpectrumProbe:
                 raise ValueError(f"views: batch {batch!r} is neither 'train' nor one of batches ({', '.join(self.batches)})")
         self.every = 1
 
-    def spectrum(self, model, batch, block: str, loss_fn, step: int = 0) -> Spectrum:
-        """The spectrum of one block on one batch at the model's current weights."""
+    def spectrum(self, model, batch, block: str, loss_fn, step: int = 0, resume: Spectrum | None = None) -> Spectrum:
+        """The spectrum of one block on one batch at the model's current weights (``resume``: continue a
+        shorter Lanczos run of the same Hessian, see :func:`lanczos_spectrum`)."""
         from .hessian import Hessian
 
         H = Hessian(model, loss_fn, batch, block_params(model, block), self.dtype)
         if self.method == "dense":
             return dense_spectrum(H, self.dense_chunk)
         g = torch.Generator().manual_seed(int(self.seed))  # the same start at every step: errors correlate over time
-        return lanczos_spectrum(H, self.n_steps, generator=g)
+        return lanczos_spectrum(H, self.n_steps, generator=g, resume=resume)
 
     def __call__(self, trainer) -> dict | None:
         if int(trainer.step) not in self.steps and not trainer.done:
@@ -563,6 +608,8 @@ class SpectrumProbe:
             sp = self.spectrum(trainer.model, x, block, loss_fn, trainer.step)
             out[f"{block}/{batch}"] = sp.to_row()
             n_hvp += sp.n_hvp
+            if f"{block}/{batch}" in self.keep_bases and sp.basis is not None:
+                self.bases[(int(trainer.step), f"{block}/{batch}")] = sp.basis.detach().cpu().clone()
         if self.keep_states:
             self.states[int(trainer.step)] = {k: v.detach().cpu().clone() for k, v in trainer.model.state_dict().items()}
         out["n_hvp"], out["seconds"] = n_hvp, time.perf_counter() - t0

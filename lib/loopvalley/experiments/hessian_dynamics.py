@@ -18,7 +18,8 @@ Lanczos estimates (:func:`loopvalley.spectra.lanczos_spectrum`): top eigenvalues
 quadrature; dense Hessians of 256 sequences cost 1024 products each, which
 the 2-core budget cannot pay at every probe. The weights at every probe step are kept, and Assumption 1
 is measured on a finer spectrum (``fine_steps`` products, which resolve every eigenvalue of the low
-valley band) at the middle of Looped-Attn's diversification window.
+valley band) at the middle of Looped-Attn's diversification window; it continues the probe's own
+Lanczos run at that step (the same result as a fresh run, bit for bit, for fewer products).
 
 **The statistic family** (:data:`loopvalley.spectra.STATISTICS`) is judged statistic by statistic;
 the verdicts are the family's: per seed, every part's margin is the *median over the six statistics*
@@ -163,27 +164,45 @@ def seed_data(seed: int, run: MarkovRun, heldout: int):
 
 def run_arm(job, cfg: HessianDynamicsConfig) -> dict:
     """Train one arm of one seed (``job = (seed, arm)``) with the spectrum probe; returns plain data:
-    ``{"seed", "arm", "record", "states"}`` (``states``: the weights at every probe step).
+    ``{"seed", "arm", "record", "states", "bases", "fine_step", "fine"}`` (``states``: the weights at every
+    probe step; ``bases``: the Lanczos vectors of Single's and Looped's training and held-out attention
+    spectra, which Assumption 1's finer spectra continue). Looped-Attn's job also takes its own
+    Assumption-1 spectra (``fine``, at ``fine_step``: the middle of its diversification window, which its
+    record alone decides), so that only Single-Attn's remain once every job is done.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     seed, arm = int(job[0]), job[1]
     data, held = seed_data(seed, cfg.run, cfg.heldout_batch)
     run = replace(cfg.run, train=replace(cfg.run.train, probe_batch_size=cfg.probe_batch))
+    fine = (MAIN, HELDOUT) if arm in ("looped", "single") else ()  # Assumption 1's spectra continue these runs
     probe = sx.SpectrumProbe(steps=tuple(cfg.probe_steps), batches={"heldout": held}, views=cfg.arm_views(arm),
-                             n_steps=cfg.lanczos_steps, dtype=cfg.dtype, seed=seed, keep_states=True)
+                             n_steps=cfg.lanczos_steps, dtype=cfg.dtype, seed=seed, keep_states=True, keep_bases=fine)
     t0, c0 = time.perf_counter(), time.process_time()
     record, _ = train_arm(arm, run, seed, data, probes=[probe])
     record.meta["seconds"] = time.perf_counter() - t0
     record.meta["cpu_seconds"] = time.process_time() - c0  # this process's CPU time (the machine may be shared)
     record.meta["probe_seconds"] = float(np.sum(record.probes["spectra"]["seconds"]))
-    return {"seed": seed, "arm": arm, "record": record, "states": probe.states}
+    out = {"seed": seed, "arm": arm, "record": record, "states": probe.states, "bases": probe.bases,
+           "fine_step": None, "fine": None}
+    if arm == "looped":
+        out["fine_step"] = fine_step({"looped": record}, cfg)
+        if out["fine_step"] is not None:
+            t1 = time.perf_counter()
+            out["fine"] = fine_spectra((seed, arm, out["fine_step"]), cfg, {(seed, arm): probe.states},
+                                       fine_starts(out, out["fine_step"]))
+            record.meta["fine_seconds"] = time.perf_counter() - t1
+        out["bases"] = {}  # used: only Single's travel back to the main process
+    return out
 
 
-def fine_spectra(job, cfg: HessianDynamicsConfig, states: Mapping) -> dict:
+def fine_spectra(job, cfg: HessianDynamicsConfig, states: Mapping, starts: Mapping | None = None) -> dict:
     """The finer spectra behind Assumption 1: ``job = (seed, arm, step)``; the arm's weights at that
     step (``states[(seed, arm)][step]``) on the training and held-out batches, ``cfg.fine_steps``
-    products each. Returns ``{"train": row, "heldout": row}`` (:meth:`Spectrum.to_row`).
+    products each. ``starts`` (``{"train": Spectrum, "heldout": Spectrum}`` with their ``basis``, as
+    :func:`fine_starts` gives): the probe's own spectra at that step, which these continue — the same
+    Hessian from the same start, so its ``lanczos_steps`` products are the first ones and the result is
+    the one a fresh run gives. Returns ``{"train": row, "heldout": row}`` (:meth:`Spectrum.to_row`).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -197,22 +216,40 @@ def fine_spectra(job, cfg: HessianDynamicsConfig, states: Mapping) -> dict:
     model.to(device)
     probe = sx.SpectrumProbe(steps=(step,), n_steps=cfg.fine_steps, dtype=cfg.dtype, seed=seed)
     batches = {"train": data.train[: cfg.probe_batch].to(device), "heldout": held.to(device)}
-    return {k: probe.spectrum(model, x, "attention", next_token_loss, step).to_row() for k, x in batches.items()}
+    starts = starts or {}
+    return {k: probe.spectrum(model, x, "attention", next_token_loss, step, resume=starts.get(k)).to_row()
+            for k, x in batches.items()}
+
+
+def fine_starts(arm_run: Mapping, step: int) -> dict:
+    """``{"train", "heldout"}`` → the probe's attention spectra at ``step`` with their Lanczos vectors,
+    from :func:`run_arm`'s output (empty where the vectors were not kept)."""
+    rows = arm_run["record"].probes["spectra"]
+    i = list(rows["step"]).index(step)
+    return {b: replace(sx.Spectrum.from_row(rows[f"attention/{b}"][i]), basis=arm_run["bases"][(step, f"attention/{b}")])
+            for b in ("train", "heldout") if (step, f"attention/{b}") in arm_run["bases"]}
+
+
+def _fine_job(item, cfg: HessianDynamicsConfig) -> dict:
+    job, state, starts = item  # one job's own weights and starts (not every job's: they travel to a worker)
+    return fine_spectra(job, cfg, {(job[0], job[1]): {job[2]: state}}, starts)
 
 
 def _cost(job, cfg: HessianDynamicsConfig) -> float:
     """A job's relative cost, for longest-first scheduling (the pool then finishes together): training
     plus one spectrum per view, each ∝ the loops of the forward pass (Single 1, Looped/Untied-3 3)."""
     loops = 1 if job[1] == "single" else 3
-    if len(job) == 3:  # an Assumption-1 job: two spectra of fine_steps products
-        return loops * 2 * cfg.fine_steps / cfg.lanczos_steps
-    return loops * (1 + len(cfg.arm_views(job[1])))
+    fine = loops * 2 * max(cfg.fine_steps - cfg.lanczos_steps, 1) / cfg.lanczos_steps  # two spectra continued to fine_steps
+    if len(job) == 3:  # an Assumption-1 job
+        return fine
+    return loops * (1 + len(cfg.arm_views(job[1]))) + (fine if job[1] == "looped" else 0.0)
 
 
 def run_seeds(seeds: Sequence[int], cfg: HessianDynamicsConfig, workers: int | None = None,
               progress: bool = False) -> dict:
-    """Every arm of every seed (the (seed, arm) jobs side by side, one per core), then the
-    Assumption-1 spectra at the middle of each seed's Looped-Attn diversification window.
+    """Every arm of every seed (the (seed, arm) jobs side by side, one per core; Looped-Attn's jobs end
+    with their Assumption-1 spectra at the middle of their diversification window), then Single-Attn's
+    Assumption-1 spectra at the same steps.
     Returns ``{seed: {"records": {arm: RunRecord}, "fine": {arm: {"train", "heldout"}} | None,
     "fine_step": int | None}}`` — plain data (no models).
 
@@ -221,21 +258,23 @@ def run_seeds(seeds: Sequence[int], cfg: HessianDynamicsConfig, workers: int | N
     jobs = sorted([(int(s), a) for s in seeds for a in cfg.arms], key=lambda j: -_cost(j, cfg))
     done = map_seeds(partial(run_arm, cfg=cfg), jobs, workers=workers, progress=progress)
     out = {int(s): {"records": {}, "fine": None, "fine_step": None} for s in seeds}
-    states = {}
+    states, by_job = {}, {}
     for r in done:
         out[r["seed"]]["records"][r["arm"]] = r["record"]
         states[(r["seed"], r["arm"])] = r["states"]
+        by_job[(r["seed"], r["arm"])] = r
     fine_jobs = []
     for s in out:
-        step = fine_step(out[s]["records"], cfg)
+        looped = by_job.get((s, "looped"))
+        step = None if looped is None else looped["fine_step"]
         out[s]["fine_step"] = step
         if step is not None:
-            fine_jobs += [(s, "looped", step), (s, "single", step)]
-    fine_jobs.sort(key=lambda j: -_cost(j, cfg))  # Looped's first
-    got = map_seeds(partial(fine_spectra, cfg=cfg, states={k: v for k, v in states.items() if k[1] in ("looped", "single")}),
-                    fine_jobs, workers=workers) if fine_jobs else []
+            out[s]["fine"] = {"looped": looped["fine"]}
+            if (s, "single") in by_job:
+                fine_jobs.append((s, "single", step))
+    items = [(j, states[j[:2]][j[2]], fine_starts(by_job[j[:2]], j[2])) for j in fine_jobs]
+    got = map_seeds(partial(_fine_job, cfg=cfg), items, workers=workers) if fine_jobs else []
     for (s, arm, _), rows in zip(fine_jobs, got):
-        out[s]["fine"] = out[s]["fine"] or {}
         out[s]["fine"][arm] = rows
     return out
 
