@@ -49,6 +49,7 @@ import numpy as np
 import torch
 
 from ._validate import check_choice, check_int, check_positive, check_range
+from .hessian import _eigh_small, _tridiag
 
 OUTLIER_FRAC = 0.1  # an outlier: λ > 0.1 · λ_max
 TAU_REL = 0.05  # "steep": |λ| ≥ τ, τ = 0.05 · λ_max (resolvable by a 60-step Lanczos quadrature)
@@ -222,12 +223,7 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
 def _tridiagonal_spectrum(alphas: np.ndarray, betas: np.ndarray, n: int, tol: float) -> Spectrum:
     """The Lanczos :class:`Spectrum` of T_k (α on the diagonal, β_1 … β_{k−1} off it; β_k the residual norm)."""
     k = alphas.size
-    T = np.diag(alphas.astype(np.float64))
-    if k > 1:
-        i = np.arange(k - 1)
-        T[i, i + 1] = T[i + 1, i] = betas[: k - 1]  # (k, k) tridiagonal
-    theta, S = torch.linalg.eigh(torch.from_numpy(T))
-    theta, S = theta.numpy(), S.numpy()
+    theta, S = _eigh_small(_tridiag(alphas, betas))  # T_k = S diag(θ) Sᵀ
     res = np.abs(betas[-1] * S[-1])  # ‖H y_j − θ_j y_j‖ = |β_m S_{mj}|
     quad = S[0] ** 2  # Gauss weights, Σ = 1
     if k == n:  # the whole space: every Ritz value is an eigenvalue
