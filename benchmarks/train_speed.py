@@ -1,7 +1,7 @@
 """Training speed, measured side by side in one run: Single vs Looped, and seeds trained together.
 
     python benchmarks/train_speed.py [--scale ci|small] [--seeds 5] [--steps 60]
-    python benchmarks/train_speed.py --reproduce      # also time `reproduce --scale small` end to end
+    python benchmarks/train_speed.py --reproduce [ci|small]   # also time `reproduce` end to end, two ways
 
 1. **Single vs Looped** — seconds per training step of both (one thread), alternating in short
    blocks so background load hits both alike, beside the FLOP ratio (the ideal 3× less the readout).
@@ -15,7 +15,10 @@
      what the experiments use.
    The three are timed back to back twice and the best of each is printed, with speed-ups over
    sequential. Results of *processes* are checked to equal *sequential* bit for bit.
-3. With ``--reproduce``: the wall-clock time of ``python -m loopvalley reproduce --scale small``.
+3. With ``--reproduce`` (default scale small): the wall-clock time of ``python -m loopvalley
+   reproduce`` run two ways back to back — experiments one after another (``--at-once 1``) and two
+   side by side sharing the cores (the default) — with the speed-up, and a check that both wrote
+   the same ledger (claims.json byte for byte: verdicts, margins, intervals, measured values).
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ import sys
 import time
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from loopvalley.arms import build_arm
 from loopvalley.compute import train_step_flops
@@ -122,7 +125,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--block", type=int, default=20)
-    ap.add_argument("--reproduce", action="store_true", help="also time reproduce --scale small (≈ 20 min)")
+    ap.add_argument("--reproduce", nargs="?", const="small", choices=("ci", "small"), default=None,
+                    help="also time the whole reproduce at this scale (default small, ≈ 45 min; ci ≈ 9 min), "
+                    "experiments one after another and side by side")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     run = markov_run(args.scale)
@@ -131,11 +136,24 @@ def main(argv=None) -> int:
     single_vs_looped(run, 3 * args.steps, args.block)
     seeds_together(run, args.seeds, args.steps)
     if args.reproduce:
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "loopvalley", "reproduce", "--scale", "small", "--out",
-                        "runs/bench_reproduce", "--quiet"], check=True)
-        print(f"3. reproduce --scale small: {time.perf_counter() - t0:.0f} s")
+        whole_reproduce(args.reproduce)
     return 0
+
+
+def whole_reproduce(scale: str) -> None:
+    """``reproduce --scale scale`` one experiment after another, then two side by side: seconds each,
+    the speed-up, and whether the two ledgers are equal."""
+    seconds, ledgers = {}, {}
+    for label, at_once in (("one after another", "1"), ("side by side", "2")):
+        out = Path("runs") / f"bench_reproduce_{at_once}"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "loopvalley", "reproduce", "--scale", scale, "--out", str(out),
+                        "--at-once", at_once, "--quiet"], check=True)
+        seconds[label] = time.perf_counter() - t0
+        ledgers[label] = (out / "claims.json").read_text()
+        print(f"3. reproduce --scale {scale}, experiments {label}: {seconds[label]:.0f} s", flush=True)
+    print(f"   side by side: {seconds['one after another'] / seconds['side by side']:.2f}× faster; "
+          f"same ledger: {'yes' if ledgers['one after another'] == ledgers['side by side'] else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -198,6 +198,48 @@ def test_reproduce_writes_ledger(tmp_path):
         REGISTRY.pop("_dummy")
 
 
+def test_experiments_side_by_side_write_the_ledger_one_after_another_would(tmp_path):
+    """Two experiments at once, each in its own process: the same claims, in the registry's order
+    (the first ends last), and the same figures listed, as one after another in this process."""
+    import dataclasses
+    import os
+    import time
+
+    import matplotlib.pyplot as plt
+
+    def experiment(cid, pause):
+        def _run(ctx: Context):
+            time.sleep(pause)
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [0, 1])
+            ctx.save_figure(fig, f"fig_{cid}")
+            seeds = S.confirmatory(ctx.n_seeds or 3)
+            c = C.claim_from_margins(cid, "s", "p", {"n": [1.0 + 0.1 * i for i in range(len(seeds))]},
+                                     rule="r", rule_version="1", scale=ctx.scale, seeds=seeds, exploratory_seeds=[0])
+            return [dataclasses.replace(c, note=str(os.getpid()))]  # the note says where it ran
+        return _run
+
+    register("_slow", ["D1"], "test experiment")(experiment("D1", 0.6))
+    register("_fast", ["D2"], "test experiment")(experiment("D2", 0.0))
+    try:
+        ledgers = {}
+        for at_once in (1, 2):
+            got = reproduce(only=["_slow", "_fast"], scale="ci", out=tmp_path / str(at_once), progress=False, at_once=at_once)
+            assert [c.id for c in got] == ["D1", "D2"]
+            pids = {c.note for c in got}
+            if at_once == 1:
+                assert pids == {str(os.getpid())}
+            else:  # each in a process of its own
+                assert len(pids) == 2 and str(os.getpid()) not in pids
+            ledgers[at_once] = [dataclasses.replace(c, note="").to_json() for c in got]
+            report = (tmp_path / str(at_once) / "REPORT.md").read_text()
+            assert report.index("fig_D1.png") < report.index("fig_D2.png")
+        assert ledgers[1] == ledgers[2]
+    finally:
+        REGISTRY.pop("_slow")
+        REGISTRY.pop("_fast")
+
+
 def test_unknown_experiment_lists_known_names(capsys):
     known = sorted(load_all())
     with pytest.raises(SystemExit) as e:

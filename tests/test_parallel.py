@@ -52,3 +52,49 @@ def test_jobs_run_on_the_requested_threads_whatever_the_callers_count():
         assert torch.get_num_threads() == 2  # and switched back
     finally:
         torch.set_num_threads(before)
+
+
+def _interval(seed, pause: float = 0.25):
+    import os
+    import time
+
+    t0 = time.monotonic()
+    time.sleep(pause)
+    return os.getpid(), t0, time.monotonic()
+
+
+def _overlaps(spans) -> bool:
+    spans = sorted(spans)
+    return any(b0 < a1 for (_, a1), (b0, _) in zip(spans, spans[1:]))
+
+
+def test_shared_cores_run_no_more_jobs_than_tokens():
+    """With one token, two pools started at once (each with two workers) never run two jobs at the
+    same time; without tokens the same pools do (the check can tell the two apart)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from loopvalley.parallel import _init_worker
+
+    def spans(tokens):
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(2, mp_context=ctx, initializer=_init_worker, initargs=(1, tokens)) as pool:
+            runs = [pool.submit(map_seeds, _interval, [0, 1], 2) for _ in range(2)]  # two pools at once
+            return [(t0, t1) for r in runs for _, t0, t1 in r.result()]
+
+    assert _overlaps(spans(None))
+    assert not _overlaps(spans(mp.get_context("fork").BoundedSemaphore(1)))
+
+
+def test_a_job_that_trains_seeds_itself_runs_on_its_own_token():
+    """A job that calls map_seeds in its own process does not wait for a second token (no deadlock
+    with one token)."""
+    import multiprocessing as mp
+
+    from loopvalley import parallel
+
+    parallel.share_cores(mp.get_context("fork").BoundedSemaphore(1))
+    try:
+        assert [len(r) for r in map_seeds(partial(map_seeds, _interval, workers=1), [[0, 1], [2]], workers=1)] == [2, 1]
+    finally:
+        parallel.share_cores(None)

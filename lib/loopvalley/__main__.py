@@ -1,4 +1,4 @@
-"""Command line: ``python -m loopvalley reproduce [--scale S] [--only NAME ...] [--seeds N] [--out DIR]``.
+"""Command line: ``python -m loopvalley reproduce [--scale S] [--only NAME ...] [--seeds N] [--at-once N] [--out DIR]``.
 
 ``list`` shows the registered experiments and the claims each one measures.
 ``figures --out DIR [--scale S]`` writes every chapter's main figures (SVG + PNG + captions) for slides
@@ -21,7 +21,7 @@ def _reproduce(args) -> int:
 
     claims = reproduce(
         only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet,
-        max_steps=args.max_steps, workers=args.workers, threads=args.threads,
+        max_steps=args.max_steps, workers=args.workers, threads=args.threads, at_once=args.at_once,
     )
     n = {v: sum(c.verdict == v for c in claims) for v in ("holds", "fails", "inconclusive")}
     print(f"{len(claims)} claims: {n['holds']} hold, {n['fails']} fail, {n['inconclusive']} inconclusive; ledger written.")
@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of confirmatory seeds, >= 2 (default: per experiment and scale)")
     r.add_argument("--workers", type=_positive_int, default=None,
                    help="processes that train seeds side by side (default: one per CPU core)")
+    r.add_argument("--at-once", type=_positive_int, default=None, metavar="N",
+                   help="experiments that run side by side, each with its own workers (default 2, or 1 on one "
+                   "core; 1: one after another); the ledger does not depend on it")
     r.add_argument("--threads", type=_positive_int, default=1, help="torch threads of the main process (default 1); training jobs always run on one thread each")
     r.add_argument("--out", default=None, help="output folder (default: results/<scale>/)")
     r.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -71,15 +71,44 @@ def _cache_path(fn: Callable, seed, threads: int) -> Path | None:
     return Path(root) / f"{key}.pkl"
 
 
-def _init_worker(threads: int) -> None:
+# Cores shared between pools: ``reproduce`` runs experiments side by side, each with its own pool, and
+# hands every process one semaphore with a token per core; a job runs only while it holds a token, so
+# the pools together keep every core busy without running more jobs than cores. ``None``: no limit
+# (one pool at a time, the usual case).
+_CORES = None
+_HOLDING = False  # this process is running a job (a nested job runs on its token)
+
+
+def share_cores(tokens) -> None:
+    """Make this process's jobs, and those of the pools it starts, take a token of ``tokens`` (a
+    ``multiprocessing`` semaphore with one token per core) while they run; ``None``: no limit."""
+    global _CORES
+    _CORES = tokens
+
+
+def _run_job(fn: Callable, arg):
+    """``fn(arg)``, holding a core token while it runs (when cores are shared)."""
+    global _HOLDING
+    if _CORES is None or _HOLDING:
+        return fn(arg)
+    with _CORES:
+        _HOLDING = True
+        try:
+            return fn(arg)
+        finally:
+            _HOLDING = False
+
+
+def _init_worker(threads: int, tokens=None) -> None:
     import torch
 
     torch.set_num_threads(threads)
+    share_cores(tokens)
 
 
 def _call(job):
     fn, arg = job
-    return fn(arg)
+    return _run_job(fn, arg)
 
 
 def map_seeds(fn: Callable, seeds: Sequence, workers: int | None = None, threads: int = 1, progress: bool = False) -> list:
@@ -126,7 +155,7 @@ def _map(fn: Callable, seeds: list, workers: int, threads: int, progress: bool) 
         torch.set_num_threads(threads)
         try:
             for s in seeds:
-                out.append(fn(s))
+                out.append(_run_job(fn, s))
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -137,8 +166,10 @@ def _map(fn: Callable, seeds: list, workers: int, threads: int, progress: bool) 
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        if ctx.get_start_method() == "fork":  # a job's first optimizer imports torch._dynamo (≈ 1.5 s, starts
+            import torch._dynamo  # noqa: F401  no thread): once here, and every forked worker has it
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(threads,)) as pool:
+                                 initargs=(threads, _CORES)) as pool:
             out = []
             for r in pool.map(_call, [(fn, s) for s in seeds]):
                 out.append(r)

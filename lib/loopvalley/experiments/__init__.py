@@ -12,11 +12,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from .._validate import check_int
 from ..claims import Claim, write_ledger
+from ..parallel import default_workers
 from ..scales import current_scale
 
 
@@ -98,7 +100,8 @@ def load_all() -> dict[str, Experiment]:
 
 
 def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out=None, progress: bool = True,
-              max_steps: int | None = None, workers: int | None = None, threads: int = 1) -> list[Claim]:
+              max_steps: int | None = None, workers: int | None = None, threads: int = 1,
+              at_once: int | None = None) -> list[Claim]:
     """Run the registered experiments (all, or those named in ``only``) and write the ledger.
 
     ``seeds`` is how many confirmatory seeds each experiment uses (``None``: its default at the
@@ -106,8 +109,19 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     probe cadences: a smoke test of a large scale on a small machine, not a reproduction (the
     ledger's title says so). ``threads`` is this process's torch thread count (what runs outside
     the training jobs); every training job runs on one thread in its worker, so a seed's numbers —
-    and the verdicts — do not depend on ``threads`` or ``workers``. Writes ``out/claims.json``, ``out/REPORT.md``, the forest plot and the
-    figures; default ``out`` is ``results/<scale>/``. Returns the claims.
+    and the verdicts — do not depend on ``threads`` or ``workers``.
+
+    ``at_once`` experiments run side by side, each in its own process with its own pool of
+    ``workers`` (``None``: two, or one on a single core or with ``$LOOPVALLEY_WORKERS=1``; ``1``: one
+    after another in this process). Their pools share one token per core, so no more training jobs
+    run than there are cores, and the cores an experiment leaves idle (its claims and figures, the
+    last job of a pool) go to the other experiment's jobs. Each experiment computes
+    the same numbers wherever it runs, so the ledger does not depend on ``at_once`` (tested); the
+    claims and figures are listed in the registry's order either way, and progress is one line per
+    experiment as it ends.
+
+    Writes ``out/claims.json``, ``out/REPORT.md``, the forest plot and the figures; default ``out``
+    is ``results/<scale>/``. Returns the claims.
     """
     from ..plots.ledger import forest_alt_text, plot_forest
 
@@ -121,9 +135,8 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
         raise ValueError(f"seeds must be an integer >= 2 (an interval needs two seeds), got {seeds!r}")
     import torch
 
-    from .._validate import check_int
-
-    torch.set_num_threads(check_int("threads", threads, 1))
+    threads = check_int("threads", threads, 1)
+    torch.set_num_threads(threads)
     out_dir = Path(out) if out is not None else Path("results") / scale
     ctx = Context(scale=scale, out_dir=out_dir, n_seeds=seeds, progress=progress, max_steps=max_steps,
                   workers=workers)
@@ -132,14 +145,12 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     from ..notebook import figure_style
 
     mpl.rcParams.update(figure_style())  # the notebooks' figure style (Okabe–Ito, 120 dpi) for saved figures too
-    claims: list[Claim] = []
-    t_all = time.perf_counter()
-    for name in names:
-        t0 = time.perf_counter()
-        got = registry[name].run(ctx)
-        claims.extend(got)
-        if progress:
-            print(f"[{name}] {time.perf_counter() - t0:.0f} s: " + ", ".join(f"{c.id} {c.verdict}" for c in got), flush=True)
+    at_once = default_workers(min(2, len(names))) if at_once is None else check_int("at_once", at_once, 1)
+    t_all, c_all = time.perf_counter(), cpu_seconds()
+    done = _run_side_by_side(names, ctx, at_once, threads) if at_once > 1 and len(names) > 1 else \
+        {name: _run_one(name, ctx, report=progress) for name in names}
+    claims: list[Claim] = [c for name in names for c in done[name][0]]
+    ctx.figures = [f for name in names for f in done[name][1]]
     title = f"loopvalley reproduction ({scale} scale)"
     if max_steps is not None:
         title += f" — smoke test, every training run capped at {max_steps} steps"
@@ -147,5 +158,53 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     forest = ctx.save_figure(plot_forest(claims), "forest", alt=forest_alt_text(claims)).name if claims else None
     write_ledger(claims, out_dir, figures, title=title, forest=forest)
     if progress:
-        print(f"reproduce: {time.perf_counter() - t_all:.0f} s in all", flush=True)
+        wall, cpu = time.perf_counter() - t_all, cpu_seconds() - c_all
+        cores = ctx.workers or default_workers(1 << 20)
+        print(f"reproduce: {wall:.0f} s in all; {cpu:.0f} CPU s, {cpu / wall / cores:.0%} of {cores} cores", flush=True)
     return claims
+
+
+def _run_one(name: str, ctx: Context, report: bool = False) -> tuple[list, list]:
+    """Run experiment ``name`` with ``ctx`` (figures listed afresh); return ``(claims, figures)``. With
+    ``report``, print its line: seconds, CPU seconds (its pools' included) and verdicts."""
+    t0, c0 = time.perf_counter(), cpu_seconds()
+    ctx = replace(ctx, figures=[])
+    got = load_all()[name].run(ctx)
+    if report:
+        print(f"[{name}] {time.perf_counter() - t0:.0f} s, {cpu_seconds() - c0:.0f} CPU s: "
+              + ", ".join(f"{c.id} {c.verdict}" for c in got), flush=True)
+    return got, ctx.figures
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its ended child processes, theirs included."""
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _run_side_by_side(names: list, ctx: Context, at_once: int, threads: int) -> dict:
+    """``{name: _run_one(name, ctx)}``, ``at_once`` experiments at a time, each in its own process
+    (forked on Linux, else spawned: the experiment is looked up by name there). Their pools share
+    one token per core (``ctx.workers`` if given; :func:`loopvalley.parallel.share_cores`), so no
+    more jobs run than there are cores, and a core one experiment leaves idle goes to another's job.
+    Without progress bars (two would garble one terminal): each experiment prints its line as it ends."""
+    import multiprocessing as mp
+    import sys
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    from ..parallel import _init_worker
+
+    quiet = replace(ctx, progress=False)
+    mpc = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    tokens = mpc.BoundedSemaphore(ctx.workers or default_workers(1 << 20))  # one per core (or per worker asked for)
+    with ProcessPoolExecutor(at_once, mp_context=mpc, initializer=_init_worker, initargs=(threads, tokens)) as pool:
+        futures = {pool.submit(_run_one, name, quiet, ctx.progress): name for name in names}
+        finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in finished if f.exception() is not None]
+        if failed:  # as one after another would: stop at the failure, start nothing more
+            for f in futures:
+                f.cancel()
+            failed[0].result()
+        return {name: f.result() for f, name in futures.items()}
