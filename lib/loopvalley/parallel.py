@@ -35,12 +35,17 @@ from typing import Callable, Sequence
 from ._validate import check_int
 
 
+def cores() -> int:
+    """``$LOOPVALLEY_WORKERS`` if set, else the CPU cores this process may use."""
+    env = os.environ.get("LOOPVALLEY_WORKERS")
+    if env:
+        return check_int("LOOPVALLEY_WORKERS", int(env), 1)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def default_workers(n_jobs: int) -> int:
     """``$LOOPVALLEY_WORKERS`` if set, else one worker per CPU core, at most one per job."""
-    env = os.environ.get("LOOPVALLEY_WORKERS")
-    cores = check_int("LOOPVALLEY_WORKERS", int(env), 1) if env else (len(os.sched_getaffinity(0))
-                                                                      if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    return max(1, min(n_jobs, cores))
+    return max(1, min(n_jobs, cores()))
 
 
 CACHE_ENV = "LOOPVALLEY_RUN_CACHE"

@@ -18,7 +18,7 @@ from typing import Callable
 
 from .._validate import check_int
 from ..claims import Claim, write_ledger
-from ..parallel import default_workers
+from ..parallel import cores, default_workers
 from ..scales import current_scale
 
 
@@ -159,8 +159,8 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
     write_ledger(claims, out_dir, figures, title=title, forest=forest)
     if progress:
         wall, cpu = time.perf_counter() - t_all, cpu_seconds() - c_all
-        cores = ctx.workers or default_workers(1 << 20)
-        print(f"reproduce: {wall:.0f} s in all; {cpu:.0f} CPU s, {cpu / wall / cores:.0%} of {cores} cores", flush=True)
+        n = ctx.workers or cores()
+        print(f"reproduce: {wall:.0f} s in all; {cpu:.0f} CPU s, {cpu / wall / n:.0%} of {n} cores", flush=True)
     return claims
 
 
@@ -198,7 +198,7 @@ def _run_side_by_side(names: list, ctx: Context, at_once: int, threads: int) -> 
 
     quiet = replace(ctx, progress=False)
     mpc = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    tokens = mpc.BoundedSemaphore(ctx.workers or default_workers(1 << 20))  # one per core (or per worker asked for)
+    tokens = mpc.BoundedSemaphore(ctx.workers or cores())  # one per core (or per worker asked for)
     with ProcessPoolExecutor(at_once, mp_context=mpc, initializer=_init_worker, initargs=(threads, tokens)) as pool:
         futures = {pool.submit(_run_one, name, quiet, ctx.progress): name for name in names}
         finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
