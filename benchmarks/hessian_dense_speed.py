@@ -31,8 +31,8 @@ import torch
 
 torch.set_num_threads(1)
 
-from loopvalley.hessian import Hessian  # noqa: E402
-from loopvalley.models import ModelConfig, looped_attn  # noqa: E402
+from loopvalley.hessian.operator import Hessian  # noqa: E402
+from loopvalley.looped.models import ModelConfig, looped_attn  # noqa: E402
 from loopvalley.train import next_token_loss  # noqa: E402
 
 CFG = ModelConfig(vocab_size=3, max_len=32, d_model=16, n_heads=1, layernorm=True)

@@ -29,10 +29,10 @@ import torch
 
 torch.set_num_threads(1)
 
-from loopvalley.arms import build_arm  # noqa: E402
-from loopvalley.experiments import hessian_dynamics as hd  # noqa: E402
-from loopvalley.hessian import Hessian  # noqa: E402
-from loopvalley.spectra import block_params  # noqa: E402
+from loopvalley.hessian import experiment as hd  # noqa: E402
+from loopvalley.hessian.operator import Hessian  # noqa: E402
+from loopvalley.hessian.spectra import block_params  # noqa: E402
+from loopvalley.looped.arms import build_arm  # noqa: E402
 from loopvalley.train import Trainer, next_token_loss  # noqa: E402
 
 
@@ -62,7 +62,7 @@ def before_math_forward(self, h, backend="fused", return_scores=False):
 
 def trim_side_by_side(models, batch, rounds=5, reps=6):
     """Per-product seconds of the explicit path before and after the trim, interleaved rounds (best of)."""
-    from loopvalley import models as M
+    from loopvalley.looped import models as M
 
     after = M.AttnLayer.forward
     best = {}

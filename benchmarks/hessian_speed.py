@@ -34,7 +34,7 @@ Rules, the same for every method:
   its ``lanczos`` (and its ``deflated_power_iteration``; and scipy ``eigsh`` over its products, the
   way its 0.x releases did Lanczos). PyHessian 0.1 on PyPI calls ``torch.eig``, removed in
   PyTorch 2, so its deflated power iteration is **our re-implementation**
-  (``loopvalley.hessian.power_iteration`` over a cached gradient graph, as PyHessian does).
+  (``loopvalley.hessian.operator.power_iteration`` over a cached gradient graph, as PyHessian does).
 
 Timing: ``--repeat`` interleaved rounds (every method once per round, in rotating order), best of
 the rounds, by CPU time (``time.process_time``) and by the wall clock; power iterations, which
@@ -56,9 +56,9 @@ import torch
 
 torch.set_num_threads(1)
 
-from loopvalley import hessian as hs  # noqa: E402
-from loopvalley.markov import MarkovConfig, make_markov_data  # noqa: E402
-from loopvalley.models import ModelConfig, looped_attn  # noqa: E402
+from loopvalley.hessian import operator as hs  # noqa: E402
+from loopvalley.language.markov import MarkovConfig, make_markov_data  # noqa: E402
+from loopvalley.looped.models import ModelConfig, looped_attn  # noqa: E402
 from loopvalley.train import next_token_loss  # noqa: E402
 
 MODEL = ModelConfig(vocab_size=3, max_len=32, d_model=16, n_heads=1, layernorm=True)

@@ -16,7 +16,7 @@ hits both alike. It prints
   equal FLOPs it spends Looped's time × (s·t₁ + N·t₃)/(S·t₃) with N the looped steps the budget allows.
 
 Nothing is trained to convergence: it measures time per step, the only thing wall-clock adds to the
-FLOP accounting of :mod:`loopvalley.compute`.
+FLOP accounting of :mod:`loopvalley.looped.compute`.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from dataclasses import replace
 
 import torch
 
-from loopvalley.arms import build_arm
-from loopvalley.compute import equal_flop_steps, train_step_flops
-from loopvalley.presets import markov_run
+from loopvalley.looped.arms import build_arm
+from loopvalley.looped.compute import equal_flop_steps, train_step_flops
+from loopvalley.looped.runs import markov_run
 from loopvalley.train import Trainer
 
 

@@ -13,8 +13,13 @@ import time
 
 import torch
 
-from loopvalley.landscapes import RiverValley2D, RiverValleyQuadratic, random_coupling_and_start, v_valley_eigenvalues
-from loopvalley.simulate import simulate
+from loopvalley.valley.landscapes import (
+    RiverValley2D,
+    RiverValleyQuadratic,
+    random_coupling_and_start,
+    v_valley_eigenvalues,
+)
+from loopvalley.valley.simulate import simulate
 
 
 def _time(fn) -> float:

@@ -4,9 +4,9 @@
     python benchmarks/throughput.py --no-compile --scales ci small
     python benchmarks/throughput.py --scales paper --peak-tflops 989 --json results/paper/throughput.json
 
-Times the real training step of :class:`loopvalley.distributed.AcceleratedTrainer` (bf16 autocast on
+Times the real training step of :class:`loopvalley.scale.distributed.AcceleratedTrainer` (bf16 autocast on
 a GPU, float32 on a CPU) on random tokens of each preset's shape, and prints tokens/s, achieved
-TFLOP/s (a step = 3 × :func:`loopvalley.models.forward_flops`), the fraction of the card's dense
+TFLOP/s (a step = 3 × :func:`loopvalley.looped.models.forward_flops`), the fraction of the card's dense
 bf16 peak (GPU only; table ``PEAK_BF16_TFLOPS`` below, or ``--peak-tflops``),
 and Looped/Single side by side: the measured time ratio next to the FLOP ratio (the ideal 3× less
 the readout's share). The toy models are tiny, so on a GPU the step is dominated by kernel-launch
@@ -62,13 +62,13 @@ def measure_throughput(model: str = "looped", scale: str | None = None, *, compi
     random tokens of the preset's shape. Returns ``{"model", "scale", "mode" ("eager"/"compiled"),
     "device", "amp", "batch", "seq_len", "d_model", "n_loops", "step_ms", "tokens_per_s",
     "flops_per_step", "flops_per_s", "peak_flops", "mfu"}``; FLOPs count a training step as
-    3 × :func:`loopvalley.models.forward_flops`. ``mode`` is "eager" when compiling failed.
+    3 × :func:`loopvalley.looped.models.forward_flops`. ``mode`` is "eager" when compiling failed.
 
     """
     from loopvalley._validate import check_int
-    from loopvalley.distributed import AcceleratedTrainer, DistInfo
-    from loopvalley.models import build_model, forward_flops
-    from loopvalley.presets import preset
+    from loopvalley.looped.models import build_model, forward_flops
+    from loopvalley.scale.distributed import AcceleratedTrainer, DistInfo
+    from loopvalley.scale.presets import preset
     from loopvalley.train import TrainConfig, resolve_device
 
     check_int("steps", steps, 1)

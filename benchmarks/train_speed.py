@@ -34,10 +34,10 @@ from pathlib import Path
 
 import torch
 
-from loopvalley.arms import build_arm
-from loopvalley.compute import train_step_flops
+from loopvalley.looped.arms import build_arm
+from loopvalley.looped.compute import train_step_flops
+from loopvalley.looped.runs import markov_run
 from loopvalley.parallel import default_workers, map_seeds
-from loopvalley.presets import markov_run
 from loopvalley.train import Trainer, next_token_loss
 
 

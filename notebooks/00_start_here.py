@@ -108,12 +108,12 @@ else:
 # %%
 import inspect
 
-import loopvalley.exercises as ex
+import loopvalley.checking as ex
 
 rows = []
 for name in (n for n in dir(ex) if n.startswith("check_")):
     fn = getattr(ex, name)
-    chapter = fn.__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.exercises.chNN
+    chapter = fn.__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.checking.chNN
     signature = inspect.getdoc(fn).split("``")[1]  # "Check a student's ``f(x, y)`` ..."
     rows.append((chapter, signature, name))
 for chapter, signature, name in sorted(rows):
@@ -175,7 +175,7 @@ for c in claims:
     print(f"claim {c.id}: {c.verdict:13s} {interval_text(c)}")
 
 # %%
-from loopvalley.plots.ledger import plot_forest
+from loopvalley.forest import plot_forest
 
 fig = plot_forest(claims)
 

@@ -53,13 +53,13 @@ scale, g = setup(seed=0, scale=SCALE, chapter="01_river_valley")   # prints the 
 # %%
 import torch
 
-from loopvalley.experiments.river_valley import WEN_START, config, river_valley_claims, wen_experiment, wen_runs
-from loopvalley.exercises import check_river_valley_grad
+from loopvalley.valley.experiment import WEN_START, config, river_valley_claims, wen_experiment, wen_runs
+from loopvalley.valley.exercises_ch01 import check_river_valley_grad
 from loopvalley.seeds import confirmatory
-from loopvalley.landscapes import RiverValley2D
-from loopvalley.plots.river_valley import plot_loss_curves, plot_lr_sweep, plot_river_valley
-from loopvalley.simulate import river_progress, simulate, valley_sign_flips
-from loopvalley.widgets.river_valley import river_valley_widget
+from loopvalley.valley.landscapes import RiverValley2D
+from loopvalley.valley.plots import plot_loss_curves, plot_lr_sweep, plot_river_valley
+from loopvalley.valley.simulate import river_progress, simulate, valley_sign_flips
+from loopvalley.valley.widgets import river_valley_widget
 
 sizes = config(scale)
 seeds, steps = confirmatory(sizes.n_seeds), sizes.steps
@@ -257,7 +257,7 @@ print("survived:", [lr for lr, d in zip(big_lrs, traj_big.diverged.tolist()) if 
 # of the river stabilise it.
 # </details>
 #
-# **Predict:** the runs above use SGD; `loopvalley.simulate.simulate` also has `optimizer="adam"`.
+# **Predict:** the runs above use SGD; `loopvalley.valley.simulate.simulate` also has `optimizer="adam"`.
 # Adam rescales each coordinate by the size of its recent gradients, so its step is no longer
 # $\eta\lambda$ across the steep walls. Does it still bounce between them?
 

@@ -52,12 +52,17 @@ scale, g = setup(seed=0, scale=SCALE, chapter="02_u_vs_v_valleys")   # prints th
 # %%
 import torch
 
-from loopvalley.experiments import river_valley as rv
-from loopvalley.exercises import check_cumulative_force_bound, check_kappa_valley
-from loopvalley.landscapes import RiverValleyQuadratic, cumulative_force, u_valley_eigenvalues, v_valley_eigenvalues
-from loopvalley.plots import river_valley as plots
-from loopvalley.simulate import simulate
-from loopvalley.widgets.river_valley import u_vs_v_widget
+from loopvalley.valley import experiment as rv
+from loopvalley.valley.exercises_ch02 import check_cumulative_force_bound, check_kappa_valley
+from loopvalley.valley.landscapes import (
+    RiverValleyQuadratic,
+    cumulative_force,
+    u_valley_eigenvalues,
+    v_valley_eigenvalues,
+)
+from loopvalley.valley import plots
+from loopvalley.valley.simulate import simulate
+from loopvalley.valley.widgets import u_vs_v_widget
 
 from loopvalley.seeds import confirmatory
 sizes = rv.config(scale)

@@ -56,8 +56,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from loopvalley.exercises import check_unigram_predictive
-from loopvalley.markov import (
+from loopvalley.language.exercises_ch03 import check_unigram_predictive
+from loopvalley.language.markov import (
     ic_profile,
     information_content,
     predictive,
@@ -66,11 +66,11 @@ from loopvalley.markov import (
     stationary,
     surprisal,
 )
-from loopvalley.plots.dynamics import plot_ic_distribution, plot_ic_profile, plot_references, plot_sequences
-from loopvalley.presets import markov_run
-from loopvalley.widgets.dynamics import markov_widget
+from loopvalley.language.plots import plot_ic_distribution, plot_ic_profile, plot_references, plot_sequences
+from loopvalley.looped.runs import markov_run
+from loopvalley.language.widgets import markov_widget
 
-s = markov_run(scale).data  # the language sample every Markov chapter trains on (loopvalley.presets)
+s = markov_run(scale).data  # the language sample every Markov chapter trains on (loopvalley.scale.presets)
 cfg = s.markov
 print(f"scale = {scale}: V = {cfg.vocab_size} tokens, T = {cfg.seq_len}, alpha = {cfg.alpha}, "
       f"{s.n_train} training sequences, {s.n_test} test sequences per split")

@@ -47,9 +47,9 @@ import numpy as np
 import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.exercises import check_causal_attention, check_previous_token_score
-from loopvalley.experiments import shipped_records
-from loopvalley.experiments.sample_dynamics import (
+from loopvalley.looped.exercises_ch04 import check_causal_attention, check_previous_token_score
+from loopvalley.registry import shipped_records
+from loopvalley.looped.sample_dynamics import (
     PAPER_COMPLEX,
     config,
     measure_pair,
@@ -57,23 +57,19 @@ from loopvalley.experiments.sample_dynamics import (
     run_variant,
     sample_dynamics_claims,
 )
-from loopvalley.markov import ic_profile, sample_language
-from loopvalley.mechanism import previous_token_chance
-from loopvalley.models import looped_attn, n_params, single_attn
-from loopvalley.plots.dynamics import (
-    plot_attention_maps,
-    plot_attention_offsets,
-    plot_ic_profile,
-    plot_split_curves,
-)
+from loopvalley.language.markov import ic_profile, sample_language
+from loopvalley.looped.mechanism import previous_token_chance
+from loopvalley.looped.models import looped_attn, n_params, single_attn
+from loopvalley.looped.plots import plot_attention_maps, plot_attention_offsets, plot_split_curves
+from loopvalley.language.plots import plot_ic_profile
 from loopvalley.seeds import confirmatory
 from loopvalley.train import per_sequence_metrics
-from loopvalley.widgets.dynamics import looped_widget
+from loopvalley.looped.widgets import looped_widget
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
 live_scale = scale if RECOMPUTE else "ci"  # live training runs at ci unless RECOMPUTE; small/paper curves are loaded
 cfg = config(live_scale)
-s = cfg.run  # the Markov run: data, model, training (loopvalley.presets.markov_run)
+s = cfg.run  # the Markov run: data, model, training (loopvalley.looped.runs.markov_run)
 seeds = confirmatory(cfg.n_seeds)
 print(f"live runs at {live_scale}: {len(seeds)} seeds, {s.train.max_steps} steps of batch {s.train.batch_size} "
       f"(lr {s.train.lr:g}, {s.train.optimizer}), d_model = {s.model.d_model}, T = {s.data.markov.seq_len}")
@@ -81,7 +77,7 @@ print(f"live runs at {live_scale}: {len(seeds)} seeds, {s.train.max_steps} steps
 # %% [markdown]
 # ## 1. One layer, looped
 #
-# Both architectures are the same module (`loopvalley.models.LoopedAttn`; symbols in the
+# Both architectures are the same module (`loopvalley.looped.models.LoopedAttn`; symbols in the
 # [glossary](00_start_here.ipynb#Glossary)):
 #
 # $$
@@ -325,7 +321,7 @@ fig = plot_attention_offsets(looped.attention_maps(xc))
 # $$
 #
 # 1 for a pure previous-token head; uniform causal attention scores
-# `loopvalley.mechanism.previous_token_chance(T)`.
+# `loopvalley.looped.mechanism.previous_token_chance(T)`.
 
 # %%
 def previous_token_score(maps):

@@ -46,22 +46,21 @@ scale, g = setup(seed=0, scale=SCALE, chapter="05_hessian_dynamics")   # prints 
 
 # %%
 import time
-from dataclasses import replace
 
 import numpy as np
 import torch
 
-from loopvalley import hessian as hs
-from loopvalley import spectra as sx
-from loopvalley.experiments import hessian_dynamics as hd
-from loopvalley.exercises import check_effective_rank, check_kappa_k
-from loopvalley.experiments import shipped_records
-from loopvalley.markov import MarkovConfig, make_markov_data
-from loopvalley.models import ModelConfig, looped_attn
-from loopvalley.plots import spectra as ps
+from loopvalley.hessian import operator as hs
+from loopvalley.hessian import spectra as sx
+from loopvalley.hessian import experiment as hd
+from loopvalley.hessian.exercises_ch05 import check_effective_rank, check_kappa_k
+from loopvalley.registry import shipped_records
+from loopvalley.language.markov import MarkovConfig, make_markov_data
+from loopvalley.looped.models import ModelConfig, looped_attn
+from loopvalley.hessian import plots as ps
 from loopvalley.seeds import confirmatory
 from loopvalley.train import TrainConfig, Trainer, next_token_loss
-from loopvalley.widgets.spectra import phase_rule_widget, spectrum_widget
+from loopvalley.hessian.widgets import phase_rule_widget, spectrum_widget
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
 live_scale = scale if RECOMPUTE else "ci"  # live training runs at ci unless RECOMPUTE; small/paper spectra are loaded

@@ -52,12 +52,13 @@ import numpy as np
 import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.cli_train import run_training
-from loopvalley.experiments import sample_dynamics
-from loopvalley.experiments.scale_up import scale_checks
-from loopvalley.plots.dynamics import plot_split_curves
-from loopvalley.plots.gpu import plot_cost_ratio
-from loopvalley.presets import apply_overrides, describe, load_shipped_records, preset, results_dir, scale_table
+from loopvalley.scale.cli_train import run_training
+from loopvalley.looped import sample_dynamics
+from loopvalley.scale.checks import scale_checks
+from loopvalley.looped.plots import plot_split_curves
+from loopvalley.scale.plots import plot_cost_ratio
+from loopvalley.scale.presets import apply_overrides, describe, load_shipped_records, preset, scale_table
+from loopvalley.records import results_dir
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
 HAS_GPU = torch.cuda.is_available()
@@ -67,7 +68,7 @@ print(f"scale = {scale}; CUDA available: {HAS_GPU}")
 # ## 1. What changes with the scale — and what does not
 #
 # Every run on the Markov language is built from one **preset**: a model config, a data config and a
-# training config (dataclasses in `loopvalley.presets`, with the per-scale values in one table,
+# training config (dataclasses in `loopvalley.scale.presets`, with the per-scale values in one table,
 # `MARKOV_RUN_SCALES`). The table lists them for the three scales; the lines under it say what
 # changes and what stays. Two things are meant to stay, on purpose:
 #
@@ -136,7 +137,7 @@ plt.show()
 # python -m loopvalley train --help        # every field; bad values exit with status 2, naming the option
 # ```
 #
-# What the GPU path adds, all inside `loopvalley.distributed.AcceleratedTrainer` (the plain
+# What the GPU path adds, all inside `loopvalley.scale.distributed.AcceleratedTrainer` (the plain
 # trainer with four hooks filled in): bf16 autocast around the **training forward only**
 # (evaluation and the Hessian probes stay in float32/float64), fused attention for training and
 # the explicit softmax path wherever second derivatives are taken, `--compile` with an eager

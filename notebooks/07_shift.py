@@ -52,9 +52,9 @@ import numpy as np
 import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.compute import equal_flop_steps, train_step_flops
-from loopvalley.exercises import check_gradient_coherence
-from loopvalley.experiments.shift import (
+from loopvalley.looped.compute import equal_flop_steps, train_step_flops
+from loopvalley.shift.exercises_ch07 import check_gradient_coherence
+from loopvalley.shift.experiment import (
     CHOSEN_POLICY,
     F3_EARLY,
     POLICY_SELECTION,
@@ -66,7 +66,7 @@ from loopvalley.experiments.shift import (
     shift_claims,
     stable_history,
 )
-from loopvalley.plots.shift import (
+from loopvalley.shift.plots import (
     plot_alignment,
     plot_budgets,
     plot_comparison,
@@ -77,8 +77,8 @@ from loopvalley.plots.shift import (
     sweep_switch_steps,
 )
 from loopvalley.seeds import confirmatory
-from loopvalley.shift import criterion_trace, flop_ratio_bound, switch_criterion
-from loopvalley.widgets.shift import criterion_widget
+from loopvalley.shift.controller import criterion_trace, flop_ratio_bound, switch_criterion
+from loopvalley.shift.widgets import criterion_widget
 
 cfg = config(scale)
 run, sc = cfg.run, cfg.shift

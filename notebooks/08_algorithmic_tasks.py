@@ -37,12 +37,10 @@ scale, g = setup(seed=0, scale=SCALE, chapter="08_algorithmic_tasks")
 
 # %%
 import numpy as np
-import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.experiments.algorithmic_tasks import (
+from loopvalley.shift.algorithmic_tasks import (
     ARMS,
-    CHOSEN_POLICY,
     config,
     f4_claim,
     length_tasks_above_chance,
@@ -50,9 +48,9 @@ from loopvalley.experiments.algorithmic_tasks import (
     measure_task,
     run_tasks,
 )
-from loopvalley.plots.shift import plot_length_generalisation
+from loopvalley.shift.plots import plot_length_generalisation
 from loopvalley.seeds import confirmatory
-from loopvalley.tasks import TASKS, TaskConfig, decode, n_distinct_problems, problem_content, sample_problems
+from loopvalley.shift.tasks import TASKS, TaskConfig, decode, n_distinct_problems, problem_content, sample_problems
 
 cfg = config(scale)
 seeds = confirmatory(cfg.n_seeds)
@@ -88,7 +86,7 @@ for task in TASKS:
 # lengths 1–4 and the training set holds at most 30 distinct parity problems: every "fresh" test
 # problem of those lengths *is* a training problem, and in-distribution accuracy measures memory.
 # So the test problems are drawn first and the training problems from the rest
-# (`loopvalley.tasks.split_problems`; `tests/test_tasks.py` asserts zero overlap), and the training
+# (`loopvalley.shift.tasks.split_problems`; `tests/test_tasks.py` asserts zero overlap), and the training
 # lengths are long enough that the training set holds many distinct problems.
 
 # %%

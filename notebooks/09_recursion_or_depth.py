@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.experiments.recursion_depth import (
+from loopvalley.looped.recursion_depth import (
     arm_costs,
     config,
     mean_step,
@@ -57,8 +57,8 @@ from loopvalley.experiments.recursion_depth import (
     run_seeds,
     shipped_runs,
 )
-from loopvalley.models import format_variant_table, variant_table
-from loopvalley.plots.depth import (
+from loopvalley.looped.models import format_variant_table, variant_table
+from loopvalley.looped.plots import (
     plot_attention_grid,
     plot_climb_timing,
     plot_depth_curves,
@@ -68,7 +68,7 @@ from loopvalley.seeds import confirmatory
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
 cfg = config(scale)
-s = cfg.run  # the Markov run of notebook 04: data, model, training (loopvalley.presets.markov_run)
+s = cfg.run  # the Markov run of notebook 04: data, model, training (loopvalley.looped.runs.markov_run)
 seeds = confirmatory(cfg.n_seeds)
 print(f"scale = {scale}: {len(seeds)} seeds x {len(cfg.arms)} arms, {s.train.max_steps} steps of batch "
       f"{s.train.batch_size}, d_model = {s.model.d_model}, T = {s.data.markov.seq_len}")
@@ -115,7 +115,7 @@ print(f"scale = {scale}: {len(seeds)} seeds x {len(cfg.arms)} arms, {s.train.max
 # %% [markdown]
 # ## 2. The controls, counted
 #
-# Five arms, built from the same `ModelConfig` (`loopvalley.arms`): Single, Looped ×3, **Untied-2**
+# Five arms, built from the same `ModelConfig` (`loopvalley.looped.arms`): Single, Looped ×3, **Untied-2**
 # and **Untied-3** (2 or 3 distinct layers in series, each with its own LayerNorm), and the **wide
 # Single-Attn**: one layer with 3× the heads of the same width, so Untied-3's attention parameters
 # and FLOPs spent in parallel instead of in series. Parameters and forward FLOPs per sequence, side by
@@ -192,7 +192,7 @@ for a in cfg.arms:
 # ## 5. Is it an induction head? Measure it
 #
 # Notebook 04 says that Looped-Attn's later loops act as an induction head. Here it is measured
-# (`loopvalley.mechanism`): for every loop (Looped) or layer (Untied-3) and the best head,
+# (`loopvalley.looped.mechanism`): for every loop (Looped) or layer (Untied-3) and the best head,
 #
 # - the **previous-token score** — mean attention from $t$ to $t-1$ (1 for a pure previous-token
 #   head), and

@@ -9,7 +9,7 @@ confirmatory seed is run with it.
 rule stay as they are; only the number of products per spectrum is chosen here.
 
 **How, without re-measuring.** Lanczos is a recurrence: the first m steps of a longer run from the
-same start are exactly an m-step run (:func:`loopvalley.spectra.truncate`, tested bitwise). So the v3
+same start are exactly an m-step run (:func:`loopvalley.hessian.spectra.truncate`, tested bitwise). So the v3
 budget is run once on exploratory seeds, keeping each spectrum's tridiagonal, and every candidate
 budget (m products per spectrum over training, f per Assumption-1 spectrum) is read off it. Where a
 candidate moves Looped-Attn's diversification window so that Assumption 1 falls on another probe, the
@@ -47,8 +47,8 @@ from pathlib import Path
 
 import numpy as np
 
-from loopvalley import spectra as sx
-from loopvalley.experiments import hessian_dynamics as hd
+from loopvalley.hessian import experiment as hd
+from loopvalley.hessian import spectra as sx
 from loopvalley.parallel import map_seeds
 from loopvalley.seeds import exploratory
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.compute import flops_at_evals, train_step_flops
-from loopvalley.experiments import algorithmic_tasks as A
+from loopvalley.looped.compute import flops_at_evals, train_step_flops
 from loopvalley.records import RunRecord
 from loopvalley.seeds import confirmatory
-from loopvalley.tasks import baselines_by_length, problem_content
+from loopvalley.shift import algorithmic_tasks as A
+from loopvalley.shift.tasks import baselines_by_length, problem_content
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ from scipy import stats
 from loopvalley import claims as C
 from loopvalley import seeds as S
 from loopvalley.__main__ import main
-from loopvalley.experiments import Context, REGISTRY, load_all, register, reproduce
+from loopvalley.registry import REGISTRY, Context, load_all, register, reproduce
 from loopvalley.scales import by_scale, current_scale
 from loopvalley.stats import mean_interval, t_quantile
 
@@ -148,7 +148,7 @@ def test_forest_plot_draws_every_claim():
     import matplotlib
 
     matplotlib.use("Agg")
-    from loopvalley.plots.ledger import forest_alt_text, plot_forest
+    from loopvalley.forest import forest_alt_text, plot_forest
 
     claims = [_claim({"a": [1.0, 1.1, 0.9]}), _claim({"a": [-3.0, -2.9, -3.1]}),
               _claim({"a": [math.nan]}, deterministic=True, seeds=[], exploratory_seeds=[])]

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from loopvalley.__main__ import main
-from loopvalley.presets import FieldError, apply_overrides, load_shipped_records, override_fields, preset
-from loopvalley.arms import build_arm
-from loopvalley.presets import markov_run
-from loopvalley.train import RunRecord, Trainer, TrainConfig
+from loopvalley.looped.arms import build_arm
+from loopvalley.looped.runs import markov_run
+from loopvalley.scale.presets import FieldError, apply_overrides, load_shipped_records, override_fields, preset
+from loopvalley.train import RunRecord, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--scale", "ci", "--n-train", "256", "--n-test", "64", "--batch-size", "32", "--eval-every", "10",
@@ -136,7 +136,7 @@ def test_train_same_seed_same_run_as_the_experiment(tmp_path):
 
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, monkeypatch):
-    from loopvalley import distributed
+    from loopvalley.scale import distributed
 
     argv = ["train", "--model", "shift", *TINY, "--steps", "30", "--check-every", "5", "--patience", "1",
             "--delta1", "0.5", "--delta2", "inf"]

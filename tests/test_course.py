@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import loopvalley.exercises as ex
+import loopvalley.checking as ex
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0*.py"))
@@ -43,6 +43,6 @@ def test_every_notebook_ends_with_takeaways_and_questions(path):
 
 @pytest.mark.parametrize("checker", CHECKERS)
 def test_every_checker_is_used_in_its_chapter_and_tested(checker):
-    chapter = getattr(ex, checker).__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.exercises.chNN
+    chapter = getattr(ex, checker).__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.checking.chNN
     assert f"{checker}(" in _text(chapter)
     assert checker in (ROOT / "tests" / f"test_exercises_ch{chapter}.py").read_text()

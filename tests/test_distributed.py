@@ -3,6 +3,7 @@ the same run as one process (same global batch → same loss curve, within float
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,12 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-import importlib.util
-
-from loopvalley.compute import cost_ratio, flops_at_evals
-from loopvalley.distributed import AcceleratedTrainer, DistInfo, resolve_amp
-from loopvalley.models import ModelConfig, build_model, forward_flops
-from loopvalley.train import RunRecord, Trainer, TrainConfig
+from loopvalley.looped.compute import cost_ratio, flops_at_evals
+from loopvalley.looped.models import ModelConfig, build_model, forward_flops
+from loopvalley.scale.distributed import AcceleratedTrainer, DistInfo, resolve_amp
+from loopvalley.train import RunRecord, TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,8 +6,8 @@ import re
 import pytest
 import torch
 
-from loopvalley.exercises import ExerciseError, check_river_valley_grad
-from loopvalley.exercises.ch01 import river_valley_grad_reference
+from loopvalley.checking import ExerciseError
+from loopvalley.valley.exercises_ch01 import check_river_valley_grad, river_valley_grad_reference
 
 
 def correct(theta, h, lam, a, omega):
@@ -87,7 +87,7 @@ def _notebook_solutions(stem):
 def test_the_notebooks_solutions_pass_their_checkers():
     import torch as _torch
 
-    from loopvalley import exercises
+    from loopvalley.valley import exercises_ch01 as exercises
 
     sols = _notebook_solutions("01_river_valley")
     assert len(sols) == 1, "one collapsed solution per exercise"

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.exercises import ExerciseError, check_cumulative_force_bound, check_kappa_valley
-from loopvalley.exercises.ch02 import cumulative_force_bound_reference, kappa_valley_reference
+from loopvalley.checking import ExerciseError
+from loopvalley.valley.exercises_ch02 import (
+    check_cumulative_force_bound,
+    check_kappa_valley,
+    cumulative_force_bound_reference,
+    kappa_valley_reference,
+)
 
 
 def stub(*args):
@@ -109,7 +114,7 @@ def _notebook_solutions(stem):
 def test_the_notebooks_solutions_pass_their_checkers():
     import torch as _torch
 
-    from loopvalley import exercises
+    from loopvalley.valley import exercises_ch02 as exercises
 
     sols = _notebook_solutions("02_u_vs_v_valleys")
     assert len(sols) == 2, "one collapsed solution per exercise"

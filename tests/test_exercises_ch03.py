@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from loopvalley.exercises import ExerciseError, check_unigram_predictive
-from loopvalley.exercises.ch03 import unigram_predictive_reference
+from loopvalley.checking import ExerciseError
+from loopvalley.language.exercises_ch03 import check_unigram_predictive, unigram_predictive_reference
 
 
 def brute_force(tokens, alpha, V):
@@ -84,7 +84,7 @@ def _notebook_solutions(stem):
 def test_the_notebooks_solutions_pass_their_checkers():
     import torch as _torch
 
-    from loopvalley import exercises
+    from loopvalley.language import exercises_ch03 as exercises
 
     sols = _notebook_solutions("03_markov_language")
     assert len(sols) == 1, "one collapsed solution per exercise"

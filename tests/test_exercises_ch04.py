@@ -8,9 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from loopvalley.exercises import ExerciseError, check_causal_attention, check_previous_token_score
-from loopvalley.exercises.ch04 import causal_attention_reference, previous_token_score_reference
-from loopvalley.models import ModelConfig, looped_attn
+from loopvalley.checking import ExerciseError
+from loopvalley.looped.exercises_ch04 import (
+    causal_attention_reference,
+    check_causal_attention,
+    check_previous_token_score,
+    previous_token_score_reference,
+)
+from loopvalley.looped.models import ModelConfig, looped_attn
 
 
 def _qkv(seed=0, B=2, H=3, T=7, d=8):

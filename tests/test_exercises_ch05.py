@@ -7,9 +7,14 @@ import re
 import pytest
 import torch
 
-from loopvalley import spectra as sx
-from loopvalley.exercises import ExerciseError, check_effective_rank, check_kappa_k
-from loopvalley.exercises.ch05 import effective_rank_reference, kappa_k_reference
+from loopvalley.checking import ExerciseError
+from loopvalley.hessian import spectra as sx
+from loopvalley.hessian.exercises_ch05 import (
+    check_effective_rank,
+    check_kappa_k,
+    effective_rank_reference,
+    kappa_k_reference,
+)
 
 
 def _stub(*args):

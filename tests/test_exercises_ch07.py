@@ -9,9 +9,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from loopvalley.exercises import ExerciseError, check_gradient_coherence
-from loopvalley.exercises.ch07 import gradient_coherence_reference
-from loopvalley.shift import ShiftConfig, ShiftController
+from loopvalley.checking import ExerciseError
+from loopvalley.shift.controller import ShiftConfig, ShiftController
+from loopvalley.shift.exercises_ch07 import check_gradient_coherence, gradient_coherence_reference
 
 
 def brute_coherence(grads):

@@ -1,4 +1,4 @@
-"""loopvalley.hessian against independent truth: finite differences of the gradient, the dense
+"""loopvalley.hessian.operator against independent truth: finite differences of the gradient, the dense
 Hessian from torch.autograd.functional.hessian, torch.linalg.eigvalsh, scipy's eigsh, and
 matrices with a known spectrum."""
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley import hessian as hs
-from loopvalley.models import ModelConfig, build_model
+from loopvalley.hessian import operator as hs
+from loopvalley.looped.models import ModelConfig, build_model
 from loopvalley.train import next_token_loss
 
 torch.set_num_threads(1)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley import spectra as sx
-from loopvalley.experiments import hessian_dynamics as hd
+from loopvalley.hessian import experiment as hd
+from loopvalley.hessian import spectra as sx
 from loopvalley.records import RunRecord
 
 torch.set_num_threads(1)

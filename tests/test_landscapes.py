@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from loopvalley.landscapes import (
+from loopvalley.valley.landscapes import (
     RiverValley2D,
     RiverValleyQuadratic,
     cumulative_force,

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from loopvalley.markov import (
+from loopvalley.language.markov import (
     MarkovConfig,
     information_content,
     make_markov_data,

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from loopvalley.mechanism import (
+from loopvalley.looped.mechanism import (
     induction_chance,
     induction_score,
     induction_targets,
@@ -15,7 +15,7 @@ from loopvalley.mechanism import (
     previous_token_chance,
     previous_token_score,
 )
-from loopvalley.models import ModelConfig, looped_attn, untied_attn
+from loopvalley.looped.models import ModelConfig, looped_attn, untied_attn
 
 torch.set_num_threads(1)
 

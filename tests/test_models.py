@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from loopvalley.models import (
+from loopvalley.looped.models import (
     KINDS,
     LoopedAttn,
     ModelConfig,

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.arms import ARMS, arm_config, build_arm
-from loopvalley.experiments.recursion_depth import (
+from loopvalley.looped.arms import ARMS, arm_config, build_arm
+from loopvalley.looped.mechanism import MechanismProbe, mechanism_scores
+from loopvalley.looped.models import forward_flops, looped_attn, n_params, n_params_formula, single_attn, untied_attn
+from loopvalley.looped.recursion_depth import (
     arm_costs,
     final_value,
     first_step_above,
@@ -20,10 +22,8 @@ from loopvalley.experiments.recursion_depth import (
     run_seeds,
     shipped_runs,
 )
+from loopvalley.looped.runs import markov_run
 from loopvalley.records import save_records
-from loopvalley.mechanism import MechanismProbe, mechanism_scores
-from loopvalley.models import forward_flops, looped_attn, n_params, n_params_formula, single_attn, untied_attn
-from loopvalley.presets import markov_run
 from loopvalley.seeds import confirmatory
 from loopvalley.train import RunRecord, Trainer
 

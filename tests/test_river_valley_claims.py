@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.experiments import load_all, reproduce
-from loopvalley.experiments import river_valley as rv
+from loopvalley.registry import load_all, reproduce
 from loopvalley.seeds import confirmatory
+from loopvalley.valley import experiment as rv
 
 torch.set_num_threads(1)
 

@@ -8,7 +8,7 @@ import sys
 SCRIPT = """
 import json, sys, torch
 torch.set_num_threads(int(sys.argv[1]))
-from loopvalley.experiments.river_valley import config, river_valley_claims, run_river_valley
+from loopvalley.valley.experiment import config, river_valley_claims, run_river_valley
 from loopvalley.seeds import confirmatory
 seeds = confirmatory(config("ci").n_seeds)
 claims = river_valley_claims(run_river_valley("ci", seeds), "ci", seeds)

@@ -5,7 +5,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from loopvalley.experiments.sample_dynamics import config, measure_pair, plateau_onset, run_seed, sample_dynamics_claims
+from loopvalley.looped.sample_dynamics import config, measure_pair, plateau_onset, run_seed, sample_dynamics_claims
 from loopvalley.seeds import confirmatory
 from loopvalley.train import RunRecord
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.compute import FlopCounter, equal_flop_steps, flops_at_evals, loops_at_evals, train_step_flops
-from loopvalley.models import ModelConfig, build_model, forward_flops
-from loopvalley.shift import (
+from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals, loops_at_evals, train_step_flops
+from loopvalley.looped.models import ModelConfig, build_model, forward_flops
+from loopvalley.shift.controller import (
     SWITCH_POLICIES,
     ShiftConfig,
     ShiftController,
@@ -401,7 +401,7 @@ def test_f2_bound_closed_form():
 
 
 def test_flops_to_reach_interpolates_and_censors():
-    from loopvalley.experiments.shift import flops_to_reach
+    from loopvalley.shift.experiment import flops_to_reach
 
     b = {0.8: {"acc": 50.0, "flops": 80.0}, 0.9: {"acc": 52.0, "flops": 90.0}, 1.0: {"acc": 53.0, "flops": 100.0}}
     assert flops_to_reach(b, 51.0, 100.0) == {"ratio": pytest.approx(0.85), "censored": ""}
@@ -410,7 +410,7 @@ def test_flops_to_reach_interpolates_and_censors():
 
 
 def test_the_policy_rule_and_the_recorded_choice():
-    from loopvalley.experiments.shift import CHOSEN_POLICY, POLICY_SELECTION, RULE_SEEDS, choose_policy
+    from loopvalley.shift.experiment import CHOSEN_POLICY, POLICY_SELECTION, RULE_SEEDS, choose_policy
 
     rec = {"f1_margin": {"keep": [1.0, -3.0], "reset": [0.5, 0.6], "reset+rewarmup": [0.5, 0.6]},
            "transient_drop": {"keep": [5, 5], "reset": [2, 2], "reset+rewarmup": [1, 1]}}
@@ -425,8 +425,8 @@ def test_the_policy_rule_and_the_recorded_choice():
 
 
 def test_the_experiment_end_to_end_on_a_tiny_run(tmp_path):
-    from loopvalley.experiments import shift as X
     from loopvalley.seeds import confirmatory
+    from loopvalley.shift import experiment as X
 
     cfg = X.config("ci", max_steps=48)
     run = replace(cfg.run, data=replace(cfg.run.data, n_train=256, n_test=32),

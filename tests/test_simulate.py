@@ -4,7 +4,7 @@ and against torch.optim (heavy ball, Adam); schedules; divergence reported, neve
 import pytest
 import torch
 
-from loopvalley.landscapes import (
+from loopvalley.valley.landscapes import (
     RiverValley2D,
     RiverValleyQuadratic,
     cumulative_force,
@@ -12,7 +12,7 @@ from loopvalley.landscapes import (
     u_valley_eigenvalues,
     v_valley_eigenvalues,
 )
-from loopvalley.simulate import (
+from loopvalley.valley.simulate import (
     loss_split,
     lr_schedule,
     measured_cumulative_force,

@@ -1,4 +1,4 @@
-"""loopvalley.spectra against independent truth: closed forms of the statistics on planted spectra,
+"""loopvalley.hessian.spectra against independent truth: closed forms of the statistics on planted spectra,
 dense eigendecompositions for the Lanczos estimate, a recorded spectrum for the ε-free conditioning,
 planted phases for the phase detector."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley import spectra as sx
+from loopvalley.hessian import spectra as sx
 
 torch.set_num_threads(1)
 
@@ -94,8 +94,8 @@ def test_lanczos_top_values_are_eigenvalues_and_nodes_never_are():
 
 
 def test_lanczos_statistics_on_a_real_attention_hessian():
-    from loopvalley.hessian import Hessian
-    from loopvalley.models import ModelConfig, looped_attn
+    from loopvalley.hessian.operator import Hessian
+    from loopvalley.looped.models import ModelConfig, looped_attn
     from loopvalley.train import next_token_loss
 
     cfg = ModelConfig(vocab_size=3, max_len=8, d_model=6, n_heads=1, layernorm=True)
@@ -125,8 +125,8 @@ def test_valley_conditioning_closed_form():
 def recorded_spectrum():
     """A dense spectrum recorded by the probe while a small Looped-Attn model trains (d = 8, so the
     attention Hessian has 256 dimensions and the near-zero continuum of a real one)."""
-    from loopvalley.markov import MarkovConfig, make_markov_data
-    from loopvalley.models import ModelConfig, looped_attn
+    from loopvalley.language.markov import MarkovConfig, make_markov_data
+    from loopvalley.looped.models import ModelConfig, looped_attn
     from loopvalley.train import TrainConfig, Trainer
 
     data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=16), 256, 32, torch.Generator().manual_seed(0))
@@ -211,8 +211,8 @@ def test_converged_step():
 
 
 def test_probe_records_views_on_its_schedule_and_keeps_states():
-    from loopvalley.markov import MarkovConfig, make_markov_data
-    from loopvalley.models import ModelConfig, untied_attn
+    from loopvalley.language.markov import MarkovConfig, make_markov_data
+    from loopvalley.looped.models import ModelConfig, untied_attn
     from loopvalley.train import TrainConfig, Trainer
 
     data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=8), 64, 16, torch.Generator().manual_seed(0))
@@ -261,7 +261,7 @@ def test_truncated_run_is_the_shorter_run_and_a_resumed_run_the_longer_one():
 
 def test_assumption1_spectra_continue_the_probe_and_equal_fresh_ones():
     """The finer Assumption-1 spectra continue the probe's Lanczos run: the same numbers as a fresh run."""
-    from loopvalley.experiments import hessian_dynamics as hd
+    from loopvalley.hessian import experiment as hd
 
     cfg = hd.config("ci", max_steps=40)
     out = hd.run_arm((7, "single"), cfg)

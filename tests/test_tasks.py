@@ -5,8 +5,8 @@ import itertools
 import pytest
 import torch
 
-from loopvalley import tasks
-from loopvalley.tasks import (
+from loopvalley.shift import tasks
+from loopvalley.shift.tasks import (
     PAD,
     PLUS,
     SEP,
@@ -137,7 +137,7 @@ def test_bad_input_names_the_parameter(call, name):
 # --------------------------------------------------------------------------------------------------
 # distinct problems, held-out splits, baselines
 
-from loopvalley.tasks import (  # noqa: E402
+from loopvalley.shift.tasks import (
     N_SPECIAL,
     accuracy_by_length,
     baselines_by_length,

@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from loopvalley.checkpoint import load_trainer_state, save_checkpoint, trainer_state
-from loopvalley.compute import FlopCounter, flops_at_evals, loops_at_evals
-from loopvalley.models import ModelConfig, forward_flops, looped_attn, single_attn
+from loopvalley.looped.compute import FlopCounter, flops_at_evals, loops_at_evals
+from loopvalley.looped.models import ModelConfig, forward_flops, looped_attn, single_attn
 from loopvalley.parallel import map_seeds
 from loopvalley.train import (
     NonFiniteLossError,

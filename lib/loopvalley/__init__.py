@@ -7,4 +7,4 @@ public function's docstring names the notebook that teaches it.
 
 __version__ = "0.2.0"
 
-from .scales import SCALES, current_scale  # noqa: F401
+from loopvalley.scales import SCALES, current_scale  # noqa: F401

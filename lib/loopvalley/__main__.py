@@ -4,7 +4,7 @@
 ``figures --out DIR [--scale S]`` writes every chapter's main figures (SVG + PNG + captions) for slides
 (see :mod:`loopvalley.figures`).
 ``train --model single|looped|shift [--scale S] [--FIELD VALUE ...]`` trains one run from a preset
-(see :mod:`loopvalley.cli_train`).
+(see :mod:`loopvalley.scale.cli_train`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import argparse
 import sys
 import time
 
-from .scales import SCALES
+from loopvalley.scales import SCALES
 
 
 def _reproduce(args) -> int:
-    from .experiments import reproduce
+    from loopvalley.registry import reproduce
 
     claims = reproduce(
         only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet,
@@ -29,7 +29,7 @@ def _reproduce(args) -> int:
 
 
 def _list(args) -> int:
-    from .experiments import load_all
+    from loopvalley.registry import load_all
 
     for name, exp in sorted(load_all().items()):
         print(f"{name:18s} {' '.join(exp.claim_ids):24s} {exp.description}")
@@ -37,7 +37,7 @@ def _list(args) -> int:
 
 
 def _figures(args) -> int:
-    from .figures import write_figures
+    from loopvalley.figures import write_figures
 
     t = time.time()
     figs = write_figures(args.out, scale=args.scale, chapters=args.only, budget=args.budget)
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "to match (e.g. --scale paper --max-steps 20 on a CPU); the ledger's title says so")
     r.set_defaults(func=_reproduce)
 
-    from .figures import CHAPTERS
+    from loopvalley.figures import CHAPTERS
 
     f = sub.add_parser("figures", help="write every chapter's main figures (SVG + PNG) and captions, for slides")
     f.add_argument("--out", required=True, help="output folder")
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = sub.add_parser("list", help="list the registered experiments")
     ls.set_defaults(func=_list)
 
-    from .cli_train import add_train_parser  # `train`: one run from a preset (see cli_train)
+    from loopvalley.scale.cli_train import add_train_parser  # `train`: one run from a preset (see cli_train)
 
     add_train_parser(sub)
     return p

@@ -16,8 +16,8 @@ from typing import Mapping
 
 import torch
 
-from .jsonable import jsonable
-from .records import RunRecord
+from loopvalley.jsonable import jsonable
+from loopvalley.records import RunRecord
 
 
 def trainer_state(trainer) -> dict:

@@ -39,9 +39,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .jsonable import jsonable
-from .seeds import is_confirmatory
-from .stats import mean_interval
+from loopvalley.jsonable import jsonable
+from loopvalley.seeds import is_confirmatory
+from loopvalley.stats import mean_interval
 
 VERDICTS = ("holds", "fails", "inconclusive")
 CONFIDENCE = 0.95  # the interval's coverage
@@ -288,7 +288,7 @@ def verdict_table(claims: Sequence[Mapping]) -> str:
 def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), title: str = "",
                  forest: str | None = None) -> tuple[Path, Path]:
     """Write ``claims.json`` and ``REPORT.md`` into ``out_dir``; return both paths. ``forest`` is the
-    forest plot's file name (drawn by :func:`loopvalley.plots.ledger.plot_forest`), shown first.
+    forest plot's file name (drawn by :func:`loopvalley.forest.plot_forest`), shown first.
 
     Introduced in notebooks/01_river_valley.
     """

@@ -6,7 +6,7 @@ Nothing is trained at ``small`` or ``paper``: a figure comes, in this order, fro
 
 1. the figures ``python -m loopvalley reproduce --scale S`` wrote into ``results/<S>/`` (the
    REPORT.md figures, with their alt text);
-2. the run records it shipped (:func:`loopvalley.experiments.shipped_records`), re-plotted;
+2. the run records it shipped (:func:`loopvalley.registry.shipped_records`), re-plotted;
 3. a live computation: the closed-form / simulated theory chapters (01–03, 06) at the ci scale
    (the same code and figure as the notebook's), and, for the training chapters, a small live
    ci run — labelled in its caption as a *ci-scale fallback*, not the ``S`` figure — when it still
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ._validate import check_choice, check_range
-from .scales import SCALES
+from loopvalley._validate import check_choice, check_range
+from loopvalley.scales import SCALES
 
 CHAPTERS = (
     "01_river_valley", "02_u_vs_v_valleys", "03_markov_language", "04_single_vs_looped", "05_hessian_dynamics",
@@ -114,7 +114,7 @@ def _by_seed(records: dict) -> list:
 
 def _records_figures(chapter: str, scale: str, results: Path) -> list:
     """``(name, fig, caption)`` re-plotted from the shipped records of ``chapter`` at ``scale``."""
-    from .experiments import shipped_records
+    from loopvalley.registry import shipped_records
 
     name = RECORD_NAMES.get(chapter)
     recs = shipped_records(scale, name, root=results) if name else None
@@ -123,14 +123,14 @@ def _records_figures(chapter: str, scale: str, results: Path) -> list:
     per_seed = _by_seed(recs)
     n = len(per_seed)
     if chapter == "04_single_vs_looped":
-        from .plots.dynamics import plot_split_curves
+        from loopvalley.looped.plots import plot_split_curves
 
         return [("accuracy", plot_split_curves(per_seed, metric="acc"),
                  f"Simple- and complex-split accuracy over training, Single-Attn vs Looped-Attn, {n} seeds (mean, min–max band), {scale} scale"),
                 ("loss", plot_split_curves(per_seed, metric="loss"),
                  f"Simple- and complex-split loss over training, Single-Attn vs Looped-Attn, {n} seeds, {scale} scale")]
     if chapter == "09_recursion_or_depth":
-        from .plots.depth import plot_depth_curves
+        from loopvalley.looped.plots import plot_depth_curves
 
         return [("accuracy", plot_depth_curves(per_seed),
                  f"Complex-split accuracy over training: Single, Looped, untied depth-2/3 stacks and wide Single, {n} seeds, {scale} scale")]
@@ -146,9 +146,9 @@ def _fallback_label(scale: str, what: str) -> str:
 
 
 def _live_01(job):
-    from .experiments.river_valley import config, wen_experiment, wen_runs
-    from .plots.river_valley import plot_loss_curves, plot_lr_sweep, plot_river_valley
-    from .seeds import confirmatory
+    from loopvalley.seeds import confirmatory
+    from loopvalley.valley.experiment import config, wen_experiment, wen_runs
+    from loopvalley.valley.plots import plot_loss_curves, plot_lr_sweep, plot_river_valley
 
     st = config("ci")
     lrs = (0.3, 0.9, 1.2)
@@ -167,8 +167,8 @@ def _live_01(job):
 
 
 def _live_02(job):
-    from .experiments.river_valley import force_curves
-    from .plots.river_valley import plot_cumulative_force
+    from loopvalley.valley.experiment import force_curves
+    from loopvalley.valley.plots import plot_cumulative_force
 
     yield ("cumulative_force", plot_cumulative_force(force_curves()),
            "Cumulative force ‖C_K‖ on the river against the step K for a U-valley (κ = 1) and a V-valley (κ = 100) "
@@ -176,9 +176,9 @@ def _live_02(job):
 
 
 def _live_03(job):
-    from .plots.dynamics import plot_ic_distribution, plot_references
-    from .presets import markov_run
-    from .seeds import confirmatory
+    from loopvalley.language.plots import plot_ic_distribution, plot_references
+    from loopvalley.looped.runs import markov_run
+    from loopvalley.seeds import confirmatory
 
     data = markov_run("ci").data.sample(confirmatory(1)[0])
     yield ("ic_distribution", plot_ic_distribution(data),
@@ -190,9 +190,9 @@ def _live_03(job):
 
 
 def _live_04(job):
-    from .experiments.sample_dynamics import config, run_seed
-    from .plots.dynamics import plot_split_curves
-    from .seeds import confirmatory
+    from loopvalley.looped.plots import plot_split_curves
+    from loopvalley.looped.sample_dynamics import config, run_seed
+    from loopvalley.seeds import confirmatory
 
     run = config("ci").run
     r = run_seed(confirmatory(1)[0], run)
@@ -202,8 +202,8 @@ def _live_04(job):
 
 
 def _live_06(job):
-    from .plots.gpu import plot_cost_ratio
-    from .presets import scale_table
+    from loopvalley.scale.plots import plot_cost_ratio
+    from loopvalley.scale.presets import scale_table
 
     fig, _ = plot_cost_ratio(scale_table())
     yield ("cost_ratio", fig,
@@ -279,8 +279,8 @@ def write_figures(out, scale: str = "small", chapters=None, results=None, budget
 
     torch.set_num_threads(1)  # deterministic numbers, and no thread contention on a shared machine
 
-    from .notebook import figure_style
-    from .presets import results_dir
+    from loopvalley.notebook import figure_style
+    from loopvalley.records import results_dir
 
     check_choice("scale", scale, SCALES)
     budget = check_range("budget", budget, 0.0, 3600.0)

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import torch
 
-from ._validate import check_choice
-from .scales import SCALES
+from loopvalley._validate import check_choice
+from loopvalley.scales import SCALES
 
 # Okabe & Ito's colour-blind-safe palette: blue, vermillion, bluish green, orange, reddish purple,
 # sky blue, yellow, grey (the house palette of every lib plot).

@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ._validate import check_int
+from loopvalley._validate import check_int
 
 
 def cores() -> int:

@@ -6,14 +6,19 @@ Introduced in notebooks/04_single_vs_looped.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 
-from ._validate import check_choice
-from .jsonable import jsonable
+from loopvalley._validate import check_choice
+from loopvalley.jsonable import jsonable
+from loopvalley.scales import SCALES
+
+_REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"  # the repository's results/ (editable install)
+RESULTS_DIR = _REPO_RESULTS if _REPO_RESULTS.is_dir() else Path("results")  # else ./results (pip install)
 
 
 @dataclass
@@ -128,3 +133,11 @@ def load_records(path) -> dict:
     Introduced in notebooks/04_single_vs_looped.
     """
     return {k: RunRecord.from_dict(v) for k, v in json.loads(Path(path).read_text()).items()}
+
+
+def results_dir(scale: str = "paper", root=None) -> Path:
+    """Where shipped results of ``scale`` live: ``root``, else ``$LOOPVALLEY_RESULTS``, else the
+    repository's ``results/``; then ``<scale>/``."""
+    check_choice("scale", scale, SCALES)
+    base = Path(root) if root is not None else Path(os.environ.get("LOOPVALLEY_RESULTS") or RESULTS_DIR)
+    return base / scale

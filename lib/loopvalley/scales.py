@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ._validate import check_choice
+from loopvalley._validate import check_choice
 
 SCALES = ("ci", "small", "paper")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import check_int
+from loopvalley._validate import check_int
 
 EXPLORATORY_START, EXPLORATORY_END = 0, 100  # seeds 0..99: choose rules, thresholds, policies
 CONFIRMATORY_START = 1000  # seeds 1000, 1001, ...: decide the verdicts

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import check_int, check_range
+from loopvalley._validate import check_int, check_range
 
 
 def _betacf(a: float, b: float, x: float) -> float:

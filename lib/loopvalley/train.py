@@ -3,7 +3,7 @@
 Like minGPT's trainer, nothing in :class:`Trainer` has anything to do with looped attention: it
 trains any ``torch.nn.Module`` on a fixed set of token sequences with ``loss_fn(model, batch)``,
 evaluates ``metrics_fn(model, tokens) -> (loss, acc)`` on every evaluation split at a fixed cadence,
-and calls *probes*. FLOP accounting (:class:`loopvalley.compute.FlopCounter`), Hessian spectra, the
+and calls *probes*. FLOP accounting (:class:`loopvalley.looped.compute.FlopCounter`), Hessian spectra, the
 SHIFT controller are probes; checkpoints live in :mod:`loopvalley.checkpoint`.
 
 Probe protocol. A probe is a callable ``probe(trainer) -> dict | None`` with ``name: str`` and
@@ -28,8 +28,8 @@ from typing import Callable, Mapping, Sequence
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_choice, check_int, check_positive, check_range
-from .records import RunRecord
+from loopvalley._validate import check_choice, check_int, check_positive, check_range
+from loopvalley.records import RunRecord
 
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("constant", "warmup_constant", "cosine", "wsd")
@@ -222,7 +222,7 @@ class Trainer:
     Introduced in notebooks/04_single_vs_looped.
     """
 
-    rank, world_size = 0, 1  # one process; loopvalley.distributed.AcceleratedTrainer overrides the hooks
+    rank, world_size = 0, 1  # one process; loopvalley.scale.distributed.AcceleratedTrainer overrides the hooks
 
     def __init__(self, model: torch.nn.Module, train_tokens: torch.Tensor, eval_sets: Mapping | None = None,
                  cfg: TrainConfig | None = None, probes: Sequence = (), loss_fn: Callable = next_token_loss,
@@ -254,7 +254,7 @@ class Trainer:
             **({"model_cfg": model.cfg.to_dict()} if hasattr(getattr(model, "cfg", None), "to_dict") else {}),
         })
 
-    # -- hooks (identities in one process; loopvalley.distributed fills them for DDP, bf16, compile) --
+    # -- hooks (identities in one process; loopvalley.scale.distributed fills them for DDP, bf16, compile) --
     def shard(self, rows: torch.Tensor) -> torch.Tensor:  # this process's share of a batch or split
         return rows
 

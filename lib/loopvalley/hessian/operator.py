@@ -1,0 +1,745 @@
+"""The Hessian of the training loss: products, spectra, traces, and the paper's river/valley split.
+
+Everything here works on one fixed batch: H = ∇²_θ L(θ; batch) at the model's current weights,
+restricted to a chosen set of parameters (all of them, or blocks such as W_Q, W_K, W_V, output).
+
+- :class:`Hessian` — the operator (checked by :func:`finite_difference_hvp`). ``H.hvp(v)`` is a Hessian-vector product by double backward
+  through a gradient graph built once per Hessian (``method="reverse"``, the default: on our
+  models it is 3–5× faster than forward-over-reverse, ``method="forward"``, and costs 1.2–1.8
+  gradients; see ``benchmarks/hessian_speed.py``); ``H.dense()`` is the full matrix for small models
+  (n products pruned by the symmetry H = Hᵀ; ``benchmarks/hessian_dense_speed.py``).
+  Second derivatives run in float64 (optional), in eval mode, on the explicit attention path
+  (the fused CPU softmax kernel has no double backward).
+- Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖),
+  :func:`power_iteration` (deflated, as PyHessian does it: slower and noisier, for teaching).
+- Traces and densities: :func:`hutchinson`, :func:`hutch_plus_plus`, :func:`slq` (stochastic
+  Lanczos quadrature) with :func:`density`.
+- What a spectrum says (the paper's river/valley split, its κ, the statistic family, phases) and
+  the probe that records spectra during training live in :mod:`loopvalley.hessian.spectra`.
+
+Introduced in notebooks/05_hessian_dynamics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.func import functional_call, grad, jvp
+
+from loopvalley._validate import check_choice, check_int, check_positive
+
+# ----------------------------------------------------------------------------------------------
+# Parameter blocks
+
+# Short names for the parameter blocks of :class:`loopvalley.looped.models.LoopedAttn`.
+PARAM_BLOCKS = {
+    "W_Q": ("attn.W_Q.weight",),
+    "W_K": ("attn.W_K.weight",),
+    "W_V": ("attn.W_V.weight",),
+    "W_O": ("attn.W_O.weight",),
+    "attention": ("attn.W_Q.weight", "attn.W_K.weight", "attn.W_V.weight", "attn.W_O.weight"),
+    "output": ("readout.weight",),
+    "embedding": ("embed.weight", "pos"),
+}
+HVP_METHODS = ("reverse", "forward")
+# Hessian.dense batches products only for batches of at most this many elements (tokens): above it,
+# one product per backward pass is faster on CPU (benchmarks/hessian_dense_speed.py).
+_BATCHED_UP_TO = 4096
+WHICH = ("LA", "SA", "LM")
+
+
+def select_params(model: torch.nn.Module, params=None) -> list[str]:
+    """Names of the trainable parameters a Hessian is taken over, in the model's order.
+
+    ``params``: ``None`` (all), or a name / list of names, each a block of :data:`PARAM_BLOCKS`
+    (``"W_Q"``, ``"attention"``, ``"output"`` ...) or an exact parameter name (``"attn.W_K.weight"``).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    if params is None:
+        chosen = set(trainable)
+    else:
+        wanted = [params] if isinstance(params, str) else list(params)
+        chosen = set()
+        for w in wanted:
+            names = PARAM_BLOCKS.get(w, (w,))
+            unknown = [n for n in names if n not in trainable]
+            if unknown:
+                raise ValueError(
+                    f"params: {w!r} is not a block ({', '.join(PARAM_BLOCKS)}) or a trainable "
+                    f"parameter ({', '.join(trainable)})"
+                )
+            chosen.update(names)
+    if not chosen:
+        raise ValueError("params selects no parameter: pass None (all) or at least one name")
+    return [n for n in trainable if n in chosen]
+
+
+@contextlib.contextmanager
+def second_order_mode(model: torch.nn.Module):
+    """Eval mode + the explicit attention path (double-backward safe) inside this block.
+
+    Sets ``model.backend = "math"`` when the model has one (:class:`LoopedAttn`) and restricts
+    ``F.scaled_dot_product_attention`` to its math kernel for any other model.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    was_training = model.training
+    old_backend = getattr(model, "backend", None)
+    model.eval()
+    if old_backend is not None:
+        model.backend = "math"
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            yield model
+    finally:
+        model.train(was_training)
+        if old_backend is not None:
+            model.backend = old_backend
+
+
+def _numel(batch) -> int:
+    """Number of elements of the tensors in ``batch`` (a tensor, or a tuple/list/dict of them)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.numel()
+    if isinstance(batch, dict):
+        batch = list(batch.values())
+    if isinstance(batch, (tuple, list)):
+        return sum(_numel(b) for b in batch)
+    return 0
+
+
+class _Bound:
+    """``model`` with its parameters replaced by ``params`` (a dict), callable like the model."""
+
+    def __init__(self, model, params):
+        self._model, self._params = model, params
+
+    def __call__(self, *args, **kwargs):
+        return functional_call(self._model, self._params, args, kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+# ----------------------------------------------------------------------------------------------
+# The operator
+
+
+class Hessian:
+    """H = ∇²_θ L(θ) of ``loss_fn(model, batch)`` at the model's current weights, as an operator.
+
+    ``params`` picks the parameters θ (see :func:`select_params`); the others stay fixed.
+    ``dtype`` (default float64) is the precision of every product. The weights are copied when
+    the Hessian is made, so training the model afterwards does not change it.
+
+    - ``H.n`` — the dimension; ``H.names``/``H.slices`` — where each parameter sits in θ.
+    - ``H.hvp(v)`` — H v for ``v`` of shape ``(n,)`` or ``(k, n)`` (k products, batched).
+    - ``H.dense()`` — the (n, n) matrix, from n products pruned by symmetry (small models only).
+    - ``H.n_hvp`` — how many products have been computed (vectors, not calls).
+
+    ``method="reverse"`` differentiates the gradient ∇L (kept as a graph, built once, with one
+    leaf per parameter) along v: Hv = ∇_θ ⟨∇L(θ), v⟩ — one backward pass per product. ``method="forward"`` pushes v forward
+    through the gradient function instead: Hv = d/dt ∇L(θ + t v) at t = 0 (``torch.func.jvp``
+    of ``torch.func.grad``). Both give the same numbers; ``benchmarks/hessian_speed.py`` times them.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss_fn: Callable,
+        batch,
+        params=None,
+        dtype: torch.dtype = torch.float64,
+        method: str = "reverse",
+    ):
+        self.method = check_choice("method", method, HVP_METHODS)
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        self.model, self.loss_fn, self.batch, self.dtype = model, loss_fn, batch, dtype
+        self.names = select_params(model, params)
+        named = dict(model.named_parameters())
+        self.device = named[self.names[0]].device
+        # every other parameter and buffer, frozen and cast to dtype
+        self._fixed = {k: p.detach().to(dtype) for k, p in named.items() if k not in self.names}
+        self._fixed.update(
+            {k: (b.to(dtype) if b.is_floating_point() else b) for k, b in model.named_buffers()}
+        )
+        self.shapes = [named[k].shape for k in self.names]
+        self.sizes = [named[k].numel() for k in self.names]
+        offsets = np.cumsum([0] + self.sizes)
+        self._offsets = [int(o) for o in offsets]  # θ_p = θ[offsets[p] : offsets[p + 1]]
+        self.slices = {k: slice(int(a), int(b)) for k, a, b in zip(self.names, offsets[:-1], offsets[1:])}
+        # θ = concatenation of the selected parameters: (n,)
+        self.theta = torch.cat([named[k].detach().to(dtype).reshape(-1) for k in self.names])
+        self.n = int(self.theta.numel())
+        self.n_hvp = 0
+        self._graph = None  # (one leaf per parameter, ∇L with create_graph=True), built on first use
+
+    # -- the loss as a function of θ ----------------------------------------------------------------
+    def _params(self, theta: torch.Tensor) -> dict:
+        """θ (n,) → {name: tensor of the parameter's shape}, plus the frozen rest."""
+        return self._params_from([t.view(s) for t, s in zip(theta.split(self.sizes), self.shapes)])
+
+    def _params_from(self, tensors) -> dict:
+        """One tensor per selected parameter (in its shape) → {name: tensor}, plus the frozen rest."""
+        out = dict(self._fixed)
+        out.update(zip(self.names, tensors))
+        return out
+
+    def loss_at(self, theta: torch.Tensor) -> torch.Tensor:
+        """L(θ) on the fixed batch (differentiable in θ)."""
+        with second_order_mode(self.model):
+            return self.loss_fn(_Bound(self.model, self._params(theta)), self.batch)
+
+    def loss(self) -> float:
+        """L(θ₀) at the Hessian's weights."""
+        with torch.no_grad():
+            return float(self.loss_at(self.theta))
+
+    def _gradient_graph(self):
+        """``(leaves, grads)``: one leaf per selected parameter and ∇L as a graph (create_graph),
+        built once. Leaves per parameter rather than one flat θ, so that a product can start from
+        some of the gradients and stop at some of the parameters (:meth:`dense` uses both)."""
+        if self._graph is None:
+            leaves = [t.reshape(s).clone().requires_grad_(True) for t, s in zip(self.theta.split(self.sizes), self.shapes)]
+            with torch.enable_grad(), second_order_mode(self.model):
+                loss = self.loss_fn(_Bound(self.model, self._params_from(leaves)), self.batch)
+                grads = torch.autograd.grad(loss, leaves, create_graph=True, allow_unused=True)  # ∇L, per parameter
+            grads = [torch.zeros_like(x) if g is None else g for g, x in zip(grads, leaves)]  # unused → 0
+            self._graph = (leaves, grads)
+        return self._graph
+
+    def gradient(self) -> torch.Tensor:
+        """∇L(θ₀): (n,)."""
+        return torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]])
+
+    def _pullback(self, first: int, cotangents, start: int, k: int | None) -> torch.Tensor:
+        """∇_{θ_start…} Σ_p ⟨∂L/∂θ_p, c_p⟩ for the parameters p = first, first+1, … that ``cotangents``
+        cover: rows ``offsets[start]:`` of H c, flattened (``(m,)``, or ``(k, m)`` for k batched
+        cotangents). One backward pass through the cached gradient graph, which visits only the
+        nodes between those gradients and those parameters."""
+        leaves, grads = self._gradient_graph()
+        live = [(g, c) for g, c in zip(grads[first:], cotangents) if g.requires_grad]
+        inputs = leaves[start:]
+        lead = () if k is None else (k,)
+        if not live:  # every gradient is constant in θ: H c = 0
+            return torch.zeros(*lead, self.n - self._offsets[start], dtype=self.dtype, device=self.device)
+        outs = torch.autograd.grad(
+            [g for g, _ in live], inputs, [c for _, c in live],
+            retain_graph=True, allow_unused=True, is_grads_batched=k is not None,
+        )
+        return torch.cat([
+            (torch.zeros(*lead, x.numel(), dtype=self.dtype, device=self.device) if o is None else o.reshape(*lead, -1))
+            for o, x in zip(outs, inputs)
+        ], dim=-1)
+
+    # -- products -------------------------------------------------------------------------------------
+    def hvp(self, v: torch.Tensor) -> torch.Tensor:
+        """H v for one vector ``(n,)`` or a batch ``(k, n)`` (returns the same shape).
+
+        Introduced in notebooks/05_hessian_dynamics.
+        """
+        v = torch.as_tensor(v)
+        if v.shape[-1] != self.n or v.dim() not in (1, 2):
+            raise ValueError(f"v must have shape ({self.n},) or (k, {self.n}), got {tuple(v.shape)}")
+        v = v.to(device=self.device, dtype=self.dtype)
+        k, off = (v.shape[0] if v.dim() == 2 else None), self._offsets
+        self.n_hvp += 1 if k is None else k
+        if self.method == "forward":
+            return self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v)  # (k, n)
+        # H v = ∇_θ ⟨∇L, v⟩, v cut into one piece per parameter (batched backward for (k, n))
+        if k is None:
+            v = v.contiguous()
+            pieces = [v[off[p] : off[p + 1]].view(s) for p, s in enumerate(self.shapes)]  # views, no copies
+        else:
+            pieces = [v[:, off[p] : off[p + 1]].reshape(k, *s) for p, s in enumerate(self.shapes)]
+        return self._pullback(0, pieces, 0, k)
+
+    def _hvp_forward(self, v: torch.Tensor) -> torch.Tensor:
+        # Hv = d/dt ∇L(θ + t v) |_{t=0}
+        return jvp(grad(self.loss_at), (self.theta,), (v,))[1]
+
+    def __matmul__(self, v):
+        return self.hvp(v)
+
+    def dense(self, chunk: int = 8) -> torch.Tensor:
+        """The full Hessian (n, n) from products with the basis vectors e_1 … e_n.
+
+        With ``method="reverse"`` (the default) it uses the symmetry H = Hᵀ and the cached gradient
+        graph. For a basis vector e_c of parameter p the product starts from ∂L/∂θ_p alone and stops
+        at the parameters p, p+1, …: it yields the rows of H e_c in p's block and below, and the
+        backward pass skips the rest of the graph. The blocks above the diagonal are the transposes
+        of those below; the diagonal blocks are symmetrised as (B + Bᵀ)/2 to remove rounding
+        asymmetry. Equal to n full products up to rounding; on notebook 05's attention Hessian
+        (n = 1024) it takes 1.2–1.7× less CPU time than them with 3 loops and 2–3.4× less with 1 loop
+        (``benchmarks/hessian_dense_speed.py``): the products of a 3-loop model share most of the
+        graph, so skipping its tail saves less.
+
+        ``chunk``: at most this many products per batched (vmapped) backward pass. Batching saves
+        per-operation overhead while the model's tensors are small, and costs more than it saves
+        (copies, memory traffic) once they are large, so the chunk shrinks with the batch: at most
+        max(1, 4096 // N) products per pass, N the number of elements of the batch (B·T tokens).
+        With ``method="forward"``: ``chunk`` vmapped forward-over-reverse products per call, then
+        (H + Hᵀ)/2.
+
+        Introduced in notebooks/05_hessian_dynamics.
+        """
+        chunk = check_int("chunk", chunk, 1)
+        n, off = self.n, self._offsets
+        if self.method == "forward":
+            eye = torch.eye(n, dtype=self.dtype, device=self.device)
+            Hm = torch.cat([self.hvp(eye[i : i + chunk]) for i in range(0, n, chunk)])  # row i = H e_i: (n, n)
+            return 0.5 * (Hm + Hm.T)
+        chunk = min(chunk, max(1, _BATCHED_UP_TO // max(1, _numel(self.batch))))
+        owner = np.searchsorted(off, np.arange(n), side="right") - 1  # the parameter of each coordinate
+        M = torch.empty(n, n, dtype=self.dtype, device=self.device)  # M[c, r] = (H e_c)_r
+        for i in range(0, n, chunk):
+            c = min(chunk, n - i)
+            a, b = int(owner[i]), int(owner[i + c - 1])  # the chunk's columns lie in parameters a..b
+            E = torch.zeros(c, off[b + 1] - off[a], dtype=self.dtype, device=self.device)  # (c, n_a + … + n_b)
+            E[torch.arange(c), torch.arange(i - off[a], i - off[a] + c)] = 1.0  # rows: e_i … e_{i+c−1}
+            lead = (c,) if c > 1 else ()  # one vector: a plain backward pass, no batching
+            cots = [e.reshape(*lead, *s) for e, s in zip(E.split(self.sizes[a : b + 1], dim=1), self.shapes[a : b + 1])]
+            M[i : i + c, off[a] :] = self._pullback(a, cots, a, c if c > 1 else None)  # rows off[a]: of H e_i …
+            self.n_hvp += c
+        for p in range(len(self.names)):  # complete M in place into the symmetric H
+            P, R = slice(off[p], off[p + 1]), slice(off[p + 1], n)
+            M[P, P] = 0.5 * (M[P, P] + M[P, P].T)  # diagonal block: (B + Bᵀ)/2
+            M[R, P] = M[P, R].T  # below it: H[r, c] = (H e_c)_r = M[c, r]; above it M[P, R] is H[P, R]
+        return M
+
+    def block(self, H_dense: torch.Tensor, rows: str, cols: str | None = None) -> torch.Tensor:
+        """The sub-block of a dense Hessian for parameters ``rows`` × ``cols`` (exact names)."""
+        r, c = self.slices[rows], self.slices[cols or rows]
+        return H_dense[r, c]
+
+
+def finite_difference_hvp(H: Hessian, v: torch.Tensor, h: float = 1e-5) -> torch.Tensor:
+    """The check every HVP should pass: Hv ≈ (∇L(θ + h v) − ∇L(θ − h v)) / 2h (central difference,
+    error O(h²) plus rounding O(ε_machine/h)). Two gradients, no second derivative.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    h = check_positive("h", h)
+
+    def grad_at(theta):
+        theta = theta.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            return torch.autograd.grad(H.loss_at(theta), theta)[0]
+
+    v = torch.as_tensor(v).to(H.dtype).to(H.device)
+    return (grad_at(H.theta + h * v) - grad_at(H.theta - h * v)) / (2 * h)  # (∇L(θ+hv) − ∇L(θ−hv)) / 2h
+
+
+def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="reverse") -> Hessian:
+    """Shortcut for :class:`Hessian`. Introduced in notebooks/05_hessian_dynamics."""
+    return Hessian(model, loss_fn, batch, params=params, dtype=dtype, method=method)
+
+
+# ----------------------------------------------------------------------------------------------
+# Operators: a Hessian, a dense symmetric matrix, or any (matvec, n)
+
+
+class _Operator:
+    """A symmetric linear operator: ``matvec(v)``, ``n``, ``dtype``, ``device``, ``n_hvp``."""
+
+    def __init__(self, H):
+        if isinstance(H, Hessian):
+            self.H, self.n, self.dtype, self.device = H, H.n, H.dtype, H.device
+            self._mv = H.hvp
+        elif isinstance(H, torch.Tensor):
+            if H.dim() != 2 or H.shape[0] != H.shape[1]:
+                raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
+            self.H, self.n, self.dtype, self.device = H, H.shape[0], H.dtype, H.device
+            self._mv = lambda v: v @ H  # (…, n) @ (n, n): H symmetric, so v Hᵀ = (H v)ᵀ
+        else:
+            raise ValueError("H must be a loopvalley.hessian.operator.Hessian or a square torch.Tensor")
+        self.count = 0
+
+    def __call__(self, v):
+        self.count += 1 if v.dim() == 1 else v.shape[0]
+        return self._mv(v)
+
+
+def _check_k(k, n, name="k"):
+    k = check_int(name, k, 1)
+    if k > n:
+        raise ValueError(f"{name} must be <= the Hessian's dimension n={n}, got {k}")
+    return k
+
+
+def _random_unit(n, generator, dtype, device):
+    v = torch.randn(n, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
+    return v / v.norm()
+
+
+# ----------------------------------------------------------------------------------------------
+# Lanczos
+
+
+@dataclass
+class EigResult:
+    """Eigenvalues (sorted as requested), optional eigenvectors ``(k, n)``, the residuals
+    ‖H v_i − λ_i v_i‖ (explicit, or the Lanczos estimate |β_m s_{m,i}|), and the cost.
+
+    Introduced in notebooks/05_hessian_dynamics."""
+
+    eigenvalues: torch.Tensor  # (k,)
+    eigenvectors: torch.Tensor | None  # (k, n) or None
+    residuals: torch.Tensor  # (k,)
+    n_hvp: int  # Hessian-vector products used
+    n_iter: int  # Lanczos steps (or power iterations)
+    converged: bool
+    history: list = field(default_factory=list)  # power iteration: (products so far, i, λ estimate)
+
+
+def _lanczos_basis(matvec, v0, m, *, tol=None, k=None, which="LA", check=None):
+    """m Lanczos steps from ``v0`` with full reorthogonalisation ("twice is enough").
+
+    Builds Q = [q_1 … q_m] with H Q_m = Q_m T_m + β_m q_{m+1} e_mᵀ, T_m tridiagonal (α on the
+    diagonal, β off it). Stops early at an invariant subspace (β ≈ 0) or, when ``tol`` is given,
+    once the top-k Ritz values have error estimates ≤ tol·|θ_i| (tested after every step up to
+    step 50, then every ⌈j/50⌉ steps, so the test stays a small fraction of a product).
+    Returns ``(alphas, betas, Q, beta_last)``.
+    """
+    n = v0.numel()
+    Q = torch.empty(m + 1, n, dtype=v0.dtype, device=v0.device)  # rows are the Lanczos vectors
+    torch.div(v0, torch.linalg.vector_norm(v0), out=Q[0])
+    alphas, betas = [], []
+    scale = 0.0
+    for j in range(m):
+        q, Qj = Q[j], Q[: j + 1]
+        w = matvec(q)  # H q_j
+        alpha = float(torch.dot(q, w))  # α_j = q_jᵀ H q_j
+        # w ← w − Q Qᵀ w, twice: removes α_j q_j, β_{j−1} q_{j−1} and every rounding leak
+        for _ in range(2):
+            w = torch.addmv(w, Qj.T, torch.mv(Qj, w), alpha=-1.0)
+        beta = float(torch.linalg.vector_norm(w))  # β_j = ‖w‖
+        alphas.append(alpha)
+        scale = max(scale, abs(alpha) + beta)
+        if beta <= 1e-10 * max(scale, 1e-300) or j + 1 == n:  # invariant subspace: T is exact
+            betas.append(0.0)
+            break
+        betas.append(beta)
+        torch.div(w, beta, out=Q[j + 1])  # q_{j+1} = w / β_j
+        steps = j + 1
+        if tol is not None and steps >= k and (steps <= 50 or steps % -(-steps // 50) == 0):
+            if check(alphas, betas, tol, k, which):
+                break
+    return alphas, betas, Q[: len(alphas)], betas[-1]
+
+
+def _tridiag(alphas, betas) -> np.ndarray:
+    """T_m (m, m) from α (m,) on the diagonal and β_1 … β_{m−1} off it (numpy float64)."""
+    m = len(alphas)
+    T = np.diag(np.asarray(alphas, dtype=np.float64))
+    if m > 1:
+        off = np.asarray(betas[: m - 1], dtype=np.float64)
+        i = np.arange(m - 1)
+        T[i, i + 1] = T[i + 1, i] = off
+    return T
+
+
+def _eigh_small(T: np.ndarray):
+    """T = S diag(θ) Sᵀ for a small symmetric numpy matrix (θ ascending), with torch's LAPACK, which
+    follows torch's thread setting (numpy's OpenBLAS may start threads of its own for 30 × 30)."""
+    theta, S = torch.linalg.eigh(torch.from_numpy(T))
+    return theta.numpy(), S.numpy()
+
+
+def _order(theta: np.ndarray, which) -> np.ndarray:
+    if which == "LA":
+        return np.argsort(-theta, kind="stable")
+    if which == "SA":
+        return np.argsort(theta, kind="stable")
+    return np.argsort(-np.abs(theta), kind="stable")
+
+
+def _ritz_errors(theta, S, beta, idx):
+    """Error bounds of the Ritz values θ_i (i in ``idx``): residual r_i = |β_m s_{m,i}| and, with
+    the gap δ_i to the nearest other Ritz value, the refined bound min(r_i, r_i²/δ_i) (just r_i
+    while there is only one Ritz value: no gap is known yet)."""
+    res = np.abs(beta * S[-1, idx])  # ‖H y_i − θ_i y_i‖ = |β_m s_{m,i}|
+    if theta.size < 2:
+        return res, res
+    d = np.abs(theta[idx][:, None] - theta[None, :])  # (k, m)
+    d[np.arange(len(idx)), idx] = np.inf
+    gap = d.min(axis=1)  # δ_i
+    return res, np.minimum(res, res**2 / np.maximum(gap, 1e-300))
+
+
+def _ritz_converged(alphas, betas, tol, k, which):
+    theta, S = _eigh_small(_tridiag(alphas, betas))
+    idx = _order(theta, which)[:k]
+    _, err = _ritz_errors(theta, S, betas[-1], idx)
+    return bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
+
+
+def lanczos(
+    H,
+    k: int = 10,
+    *,
+    which: str = "LA",
+    tol: float = 1e-8,
+    max_iter: int | None = None,
+    generator: torch.Generator | None = None,
+    return_vectors: bool = False,
+    explicit_residuals: bool = True,
+) -> EigResult:
+    """Top-k eigenpairs of H by Lanczos with full reorthogonalisation.
+
+    Runs Lanczos from a random start until every wanted Ritz value θ_i has an error estimate
+    below ``tol``·|θ_i|, or for ``max_iter`` steps (default min(n, max(4k, 200))). The estimate
+    is min(r_i, r_i²/δ_i), with residual r_i = |β_m s_{m,i}| and δ_i the gap to the nearest
+    other Ritz value. For a symmetric matrix the error is at most r_i (Bauer–Fike) and about
+    r_i²/δ_i once the neighbours are resolved (with one Ritz value, r_i alone). The test runs after
+    every step up to step 50, then every ⌈j/50⌉ steps (it costs an m × m eigenproblem).
+    ``which``: "LA" largest, "SA" smallest, "LM" largest |λ|. With ``explicit_residuals`` the
+    reported residuals are ‖H v − λ v‖ computed with k more products (batched).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    k = _check_k(k, op.n)
+    check_choice("which", which, WHICH)
+    check_positive("tol", tol)
+    m = min(op.n, max(4 * k, 200)) if max_iter is None else check_int("max_iter", max_iter, k, op.n)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    v0 = _random_unit(op.n, g, op.dtype, op.device)
+    alphas, betas, Q, beta_last = _lanczos_basis(op, v0, m, tol=tol, k=k, which=which, check=_ritz_converged)
+    theta, S = _eigh_small(_tridiag(alphas, betas))  # Ritz values θ, T = S diag(θ) Sᵀ
+    idx = _order(theta, which)[:k]
+    est, err = _ritz_errors(theta, S, beta_last, idx)  # residuals |β_m s_{m,i}|, error estimates
+    lam = torch.from_numpy(theta[idx].copy())  # (k,)
+    converged = bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
+    vecs = None
+    if return_vectors or explicit_residuals:
+        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Q s_i: (k, n)
+    res = torch.from_numpy(est)
+    if explicit_residuals:
+        HV = op(vecs)  # (k, n)
+        res = (HV - lam.to(HV)[:, None] * vecs).norm(dim=1).to(torch.float64).cpu()  # ‖Hy − θy‖
+    return EigResult(lam, vecs if return_vectors else None, res, op.count, len(alphas), converged)
+
+
+def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | None = None) -> np.ndarray:
+    """The top-k Ritz values after each Lanczos step (one product per step): ``(n_steps, k)``,
+    nan where fewer than k exist yet. Shows how Lanczos converges, largest eigenvalues first.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    m = _check_k(n_steps, op.n, "n_steps")
+    k = check_int("k", k, 1)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    alphas, betas, _, _ = _lanczos_basis(op, _random_unit(op.n, g, op.dtype, op.device), m)
+    out = np.full((m, k), np.nan)
+    for j in range(len(alphas)):
+        theta = _eigh_small(_tridiag(alphas[: j + 1], betas[: j + 1]))[0][::-1][:k]  # Ritz values of T_j
+        out[j, : theta.size] = theta
+    out[len(alphas):] = out[len(alphas) - 1]  # an invariant subspace was found: the values are final
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Deflated power iteration (PyHessian's method)
+
+
+def power_iteration(
+    H,
+    k: int = 10,
+    *,
+    tol: float = 1e-4,
+    max_iter: int = 1000,
+    generator: torch.Generator | None = None,
+) -> EigResult:
+    """Top-k eigenpairs (largest |λ|) by power iteration, deflating the pairs already found.
+
+    For i = 1..k: v ← H v / ‖H v‖ with v kept orthogonal to v_1..v_{i−1}, until the Rayleigh
+    quotient λ = vᵀHv changes by less than ``tol`` (relative). Converges at rate |λ_{i+1}/λ_i|
+    per step, so close eigenvalues take many products and the stopping test can stop early:
+    slower and noisier than :func:`lanczos`; taught for comparison (this is PyHessian's method).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    k = _check_k(k, op.n)
+    check_positive("tol", tol)
+    max_iter = check_int("max_iter", max_iter, 1)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    found, values, res, iters, ok, history = [], [], [], 0, True, []
+
+    def deflate(v):
+        for u in found:  # v ← v − (uᵀv) u
+            v = v - (u @ v) * u
+        return v
+
+    for _ in range(k):
+        v = deflate(_random_unit(op.n, g, op.dtype, op.device))
+        v = v / v.norm()
+        lam_old, conv = None, False
+        for _ in range(max_iter):
+            iters += 1
+            w = op(v)  # H v
+            lam = float(v @ w)  # Rayleigh quotient λ = vᵀ H v
+            history.append((op.count, len(found), lam))
+            w = deflate(w)
+            if lam_old is not None and abs(lam - lam_old) <= tol * max(abs(lam_old), 1e-300):
+                conv = True
+                break
+            lam_old = lam
+            v = w / w.norm()
+        ok &= conv
+        res.append(float((op(v) - lam * v).norm()))  # ‖Hv − λv‖
+        found.append(v)
+        values.append(lam)
+    return EigResult(
+        torch.tensor(values, dtype=torch.float64), torch.stack(found), torch.tensor(res), op.count, iters, ok,
+        history,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Traces
+
+
+@dataclass
+class TraceResult:
+    """A trace estimate with its standard error and cost. Introduced in notebooks/05_hessian_dynamics."""
+
+    estimate: float  # the trace estimate
+    std_err: float  # its standard error (Hutchinson; nan for Hutch++)
+    n_hvp: int
+
+
+def _rademacher(k, n, generator, dtype, device):
+    z = torch.randint(0, 2, (k, n), generator=generator).to(dtype=dtype, device=device)
+    return 2 * z - 1  # entries ±1: E[z zᵀ] = I
+
+
+def hutchinson(H, n_samples: int = 100, *, generator: torch.Generator | None = None, chunk: int = 1) -> TraceResult:
+    """Hutchinson's trace estimate tr H ≈ (1/m) Σ_i z_iᵀ H z_i, z_i Rademacher (±1 entries).
+
+    Unbiased; standard error σ/√m shrinks slowly (error ∝ ‖H‖_F/√m).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    m = check_int("n_samples", n_samples, 1)
+    chunk = check_int("chunk", chunk, 1)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    Z = _rademacher(m, op.n, g, op.dtype, op.device)  # (m, n)
+    vals = []
+    for i in range(0, m, chunk):
+        z = Z[i : i + chunk]
+        HZ = op(z[0]).unsqueeze(0) if chunk == 1 else op(z)
+        vals.append((z * HZ).sum(1))  # z_iᵀ H z_i
+    q = torch.cat(vals).to(torch.float64).cpu()
+    se = float(q.std() / math.sqrt(m)) if m > 1 else float("nan")
+    return TraceResult(float(q.mean()), se, op.count)
+
+
+def hutch_plus_plus(H, n_hvp: int = 99, *, generator: torch.Generator | None = None) -> TraceResult:
+    """Hutch++ (Meyer, Musco, Musco & Woodruff 2021): exact trace on a sketched top subspace plus
+    Hutchinson on the rest. With s = ⌊m/3⌋: Q = orth(H S), S (n, s) Rademacher;
+
+        tr H ≈ tr(Qᵀ H Q) + (1/s) tr(Gᵀ (I − QQᵀ) H (I − QQᵀ) G),   G (n, s) Rademacher.
+
+    Uses m products (3s); error ∝ 1/m instead of 1/√m; exact when s ≥ n.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    m = check_int("n_hvp", n_hvp, 3)
+    s = m // 3
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    S = _rademacher(s, op.n, g, op.dtype, op.device)  # (s, n)
+    G = _rademacher(s, op.n, g, op.dtype, op.device)  # (s, n)
+    Q = torch.linalg.qr(op(S).T).Q  # orthonormal basis of range(H S): (n, min(n, s))
+    HQ = op(Q.T.contiguous())  # (q, n)
+    t_top = float(torch.einsum("in,ni->", HQ, Q))  # tr(Qᵀ H Q)
+    G_perp = G - (G @ Q) @ Q.T  # (I − QQᵀ) G, row-wise: (s, n)
+    t_rest = float((G_perp * op(G_perp)).sum() / s)  # (1/s) tr(G⊥ᵀ H G⊥)
+    return TraceResult(t_top + t_rest, float("nan"), op.count)
+
+
+# ----------------------------------------------------------------------------------------------
+# Stochastic Lanczos quadrature
+
+
+@dataclass
+class SLQResult:
+    """Quadrature nodes θ and weights w of each random start: the spectral density is
+    φ(t) ≈ (1/n_v) Σ_v Σ_j w_{v,j} δ(t − θ_{v,j}); Σ_j w_{v,j} = 1.
+
+    Introduced in notebooks/05_hessian_dynamics."""
+
+    nodes: list  # n_v tensors (m_v,)
+    weights: list  # n_v tensors (m_v,)
+    n: int  # the Hessian's dimension
+    n_hvp: int
+
+    def moment(self, f: Callable) -> float:
+        """(1/n) tr f(H) ≈ (1/n_v) Σ_v Σ_j w_{v,j} f(θ_{v,j})."""
+        return float(np.mean([float((w * f(t)).sum()) for t, w in zip(self.nodes, self.weights)]))
+
+
+def slq(
+    H,
+    n_vectors: int = 4,
+    n_steps: int = 80,
+    *,
+    generator: torch.Generator | None = None,
+    starts: torch.Tensor | None = None,
+) -> SLQResult:
+    """Stochastic Lanczos quadrature: the spectral density of H from ``n_vectors`` random starts.
+
+    For a unit start v, m Lanczos steps give T_m = S diag(θ) Sᵀ, and the Gauss quadrature
+    vᵀ f(H) v ≈ Σ_j (S_{1j})² f(θ_j), exact for polynomials f of degree < 2m. Averaging over
+    random v (E[v vᵀ] = I/n) estimates (1/n) tr f(H) = ∫ f dφ. The starts are Rademacher
+    vectors unless ``starts`` ``(n_vectors, n)`` is given.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    op = _Operator(H)
+    nv = check_int("n_vectors", n_vectors, 1)
+    m = check_int("n_steps", n_steps, 1)
+    m = min(m, op.n)
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    if starts is None:
+        starts = _rademacher(nv, op.n, g, op.dtype, op.device)  # (n_vectors, n)
+    elif tuple(starts.shape) != (nv, op.n):
+        raise ValueError(f"starts must have shape ({nv}, {op.n}), got {tuple(starts.shape)}")
+    nodes, weights = [], []
+    for v0 in starts.to(op.dtype).to(op.device):
+        alphas, betas, _, _ = _lanczos_basis(op, v0, m)
+        theta, S = _eigh_small(_tridiag(alphas, betas))
+        nodes.append(torch.from_numpy(theta))
+        weights.append(torch.from_numpy(S[0] ** 2))  # w_j = (e_1ᵀ s_j)²
+    return SLQResult(nodes, weights, op.n, op.count)
+
+
+def density(result: SLQResult, grid, sigma: float) -> np.ndarray:
+    """The SLQ spectral density smoothed by a Gaussian of width ``sigma`` on ``grid``:
+    φ_σ(t) = (1/n_v) Σ_v Σ_j w_{v,j} N(t; θ_{v,j}, σ²). Integrates to 1.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    check_positive("sigma", sigma)
+    t = np.asarray(grid, dtype=float)[:, None]
+    out = np.zeros(t.shape[0])
+    for th, w in zip(result.nodes, result.weights):
+        th, w = th.cpu().numpy()[None], w.cpu().numpy()[None]
+        out += (w * np.exp(-0.5 * ((t - th) / sigma) ** 2)).sum(1) / (sigma * math.sqrt(2 * math.pi))
+    return out / len(result.nodes)
