@@ -1,6 +1,5 @@
 """The claims ledger: margins → intervals → three-valued verdicts; seeds; the registry; the CLI."""
 
-import json
 import math
 
 import numpy as np
@@ -8,11 +7,12 @@ import pytest
 from scipy import stats
 
 from loopvalley import claims as C
+from loopvalley import rules as R
 from loopvalley import seeds as S
 from loopvalley.__main__ import main
 from loopvalley.registry import REGISTRY, Context, load_all, register, reproduce
 from loopvalley.scales import by_scale, current_scale
-from loopvalley.stats import mean_interval, t_quantile
+from loopvalley.stats import mean_interval, median_interval, seeds_for_power, t_quantile
 
 CONF = S.confirmatory(5)
 EXPL = S.exploratory(3)
@@ -135,27 +135,35 @@ def test_assert_verdicts_takes_sets():
 
 def test_ledger_files(tmp_path):
     claims = [_claim({"a": [1.0, 1.1, 0.9]}), _claim({"a": [-1.0, 0.5, 0.2]})]
-    js, md = C.write_ledger(claims, tmp_path, forest="forest.png")
-    rows = json.loads(js.read_text())
+    js, md = C.write_ledger(claims, tmp_path, forest="forest.png", meta={"scale": "ci"})
+    rows = C.load_ledger(js)
     assert [r["verdict"] for r in rows] == ["holds", "inconclusive"] and rows[1]["holds"] is False
+    head = C.load_ledger_meta(js)
+    assert head["rules_hash"] == R.table_hash() and head["scale"] == "ci"
     text = md.read_text()
-    assert "| claim | statement | verdict | margin [95 % interval] | seeds |" in text
+    assert "| claim | kind | statement | verdict | margin [95 % interval] | seeds | seeds for 80 % power |" in text
     assert "forest.png" in text and "**inconclusive**" in text and "decided on seeds 1000–1002" in text
-    assert C.verdict_table(rows) in text  # the README table is the same function of the ledger
+    assert C.verdict_table(rows) in text and C.scorecard(rows) in text  # the README's tables are functions of the ledger
 
 
 def test_forest_plot_draws_every_claim():
     import matplotlib
 
     matplotlib.use("Agg")
-    from loopvalley.forest import forest_alt_text, plot_forest
+    from loopvalley.forest import forest_alt_text, plot_forest, standardised
 
     claims = [_claim({"a": [1.0, 1.1, 0.9]}), _claim({"a": [-3.0, -2.9, -3.1]}),
-              _claim({"a": [math.nan]}, deterministic=True, seeds=[], exploratory_seeds=[])]
+              _claim({"a": [math.nan]}, deterministic=True, seeds=[], exploratory_seeds=[], kind="identity",
+                     why="an identity")]
     fig = plot_forest(claims)
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert labels == ["X1"] * 3
-    assert "holds: X1" in forest_alt_text(claims) and "fails: X1" in forest_alt_text(claims)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert sum(t.startswith("X1  ") for t in texts) == 2  # the two empirical rows, with their numbers
+    assert any("X1 (identity" in t for t in texts)  # the identity listed apart, without an effect size
+    alt = forest_alt_text(claims)
+    assert "holds: X1" in alt and "fails: X1" in alt and "Listed apart" in alt
+    d, lo, hi = standardised(claims[0].to_json())  # mean / s, interval / s
+    s = np.std([1.0, 1.1, 0.9], ddof=1)
+    assert (d, lo, hi) == pytest.approx((claims[0].margin / s, claims[0].ci_low / s, claims[0].ci_high / s))
 
 
 def test_summary_keeps_non_finite_per_seed():
@@ -254,3 +262,143 @@ def test_unknown_experiment_lists_known_names(capsys):
 def test_bad_seed_count(tmp_path):
     with pytest.raises(ValueError, match="seeds"):
         reproduce(only=[], scale="ci", seeds=1, out=tmp_path)
+
+
+# -- the rules table, robustness, kinds ---------------------------------------------------------------
+
+PLANTED = """
+[X2]
+chapter = "04"
+experiment = "planted"
+kind = "empirical"
+statement = "x is positive"
+paper = "[INF] x > 0"
+rule = "per seed, x − {c} with window {w}"
+version = "1"
+parts = [ { key = "a", name = "x − c", unit = "points" } ]
+params = { c = 0.0 }
+choices = [ { key = "w", name = "window", main = 1, alternatives = [2, 3] } ]
+
+[X3]
+chapter = "02"
+experiment = "planted"
+kind = "identity"
+deterministic = true
+why = "it is an identity"
+statement = "one equals one"
+paper = "[INF] 1 = 1"
+rule = "1e-9 − |1 − 1|"
+version = "1"
+parts = [ { key = "a", name = "1e-9 − error" } ]
+"""
+
+
+@pytest.fixture
+def planted_rules(tmp_path, monkeypatch):
+    f = tmp_path / "rules.toml"
+    f.write_text(PLANTED)
+    monkeypatch.setattr(R, "RULES_FILE", f)
+    R._raw.cache_clear()
+    R.table.cache_clear()
+    yield f
+    R._raw.cache_clear()
+    R.table.cache_clear()
+
+
+def test_the_shipped_rules_table_is_complete():
+    """Every entry parses; empirical claims declare alternatives; the others say why they hold; every
+    rule text fills its placeholders from its params and main choices (plus run-time numbers)."""
+    import string
+
+    rules = R.table()
+    assert rules, "rules.toml is empty"
+    for cid, r in rules.items():
+        names = {f for _, f, _, _ in string.Formatter().parse(r.rule) if f}
+        extra = {k: 1 for k in names - set(r.params) - set(r.main)}  # numbers a run supplies (e.g. a horizon)
+        assert r.text(**extra)
+        assert r.kind != "empirical" or (r.choices and all(c.alternatives for c in r.choices)), cid
+        assert r.kind == "empirical" or r.why, cid
+        assert r.paper.startswith("["), f"{cid}: the paper's wording is tagged by its source"
+
+
+def test_judge_recomputes_every_declared_alternative(planted_rules):
+    base = np.array([1.0, 1.2, 0.9, 1.1, 1.0])
+    c = C.judge("X2", lambda spec: {"a": list(base - 0.75 * (spec["w"] - 1))}, scale="small", seeds=CONF)
+    assert c.verdict == "holds" and c.kind == "empirical" and c.chapter == "04"
+    windows = [a for a in c.alternatives if a["key"] == "w"]
+    assert [a["value"] for a in windows] == [2, 3]
+    assert windows[0]["verdict"] == "holds" and windows[1]["verdict"] == "fails"  # w = 3 shifts every margin by −1.5
+    assert c.robust is False and c.flips == ["window = 3"] and c.status == "fragile"
+    assert c.rule == "per seed, x − 0 with window 1" and c.rule_hash == R.rule("X2").hash
+
+
+def test_leave_one_seed_out_catches_a_knife_edge(planted_rules):
+    """The S4 margins of the old ledger: an interval just above 0, carried by one seed — fragile."""
+    knife = [2.87, 10.73, 10.41, 9.93, -0.25]
+    c = C.judge("X2", lambda spec: {"a": knife}, scale="small", seeds=CONF)
+    assert c.verdict == "holds" and c.status == "fragile"
+    assert any(f.startswith("without seed") for f in c.flips)
+    strong = C.judge("X2", lambda spec: {"a": [10.0, 11.0, 9.5, 10.5, 10.2]}, scale="small", seeds=CONF)
+    assert strong.robust is True and strong.status == "holds"
+
+
+def test_identities_are_two_valued_and_never_fragile(planted_rules):
+    c = C.judge("X3", {"a": [1e-9]}, scale="small", seeds=[])
+    assert c.deterministic and c.verdict == "holds" and c.robust is None and c.status == "holds"
+    assert c.kind == "identity" and c.why == "it is an identity"
+    assert "identity" in C.status_text(c.to_json())
+
+
+def test_a_malformed_rule_is_a_clear_error(tmp_path, monkeypatch):
+    f = tmp_path / "rules.toml"
+    f.write_text(PLANTED.replace('kind = "identity"', 'kind = "obvious"'))
+    monkeypatch.setattr(R, "RULES_FILE", f)
+    R._raw.cache_clear()
+    R.table.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="X3.*kind"):
+            R.table()
+        f.write_text(PLANTED)
+        R._raw.cache_clear()
+        R.table.cache_clear()
+        with pytest.raises(ValueError, match="no entry"):
+            R.rule("NOPE")
+    finally:
+        R._raw.cache_clear()
+        R.table.cache_clear()
+
+
+def test_sign_interval_covers_the_median_of_a_bimodal_mixture():
+    """Distribution-free: margins from a two-mode mixture (seeds that finished a climb and seeds that
+    did not) — the t interval's normality fails, the sign-test interval keeps its coverage."""
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(2000):
+        x = np.where(rng.random(10) < 0.4, rng.normal(7, 0.5, 10), rng.normal(-2, 0.5, 10))
+        _, lo, hi, cov = median_interval(x)
+        hits += lo <= -0.25 <= hi or lo <= 6.0 <= hi  # the mixture's median lies between the modes' inner tails
+    assert cov == pytest.approx(1 - 2 * 11 / 1024)
+    m, lo, hi, cov5 = median_interval([6.9, -2.4, -1.6, -2.3, 7.3])
+    assert (m, lo, hi) == (-1.6, -2.4, 7.3) and cov5 == pytest.approx(1 - 2 / 32)
+
+
+def test_seeds_for_power_reaches_80_percent():
+    """At the n it returns, the exact power of the two-sided t test (noncentral t) is ≥ 0.8, and one
+    seed fewer falls short (up to the formula's approximation)."""
+    for margins in ([2.87, 10.73, 10.41, 9.93, -0.25], [0.2, -0.1, 0.4, 0.1, 0.3], [6.9, -2.4, -1.6, -2.3, 7.3]):
+        a = np.asarray(margins)
+        d = abs(a.mean()) / a.std(ddof=1)
+        n = seeds_for_power(margins)
+
+        def power(k):
+            crit = stats.t.ppf(0.975, k - 1)
+            return 1 - stats.nct.cdf(crit, k - 1, d * np.sqrt(k)) + stats.nct.cdf(-crit, k - 1, d * np.sqrt(k))
+
+        assert power(n) >= 0.78 and (n <= 3 or power(n - 1) < 0.82)
+    assert seeds_for_power([1.0, 1.0, 1.0]) is None
+
+
+def test_inconclusive_claims_say_how_many_seeds_would_settle_them():
+    c = _claim({"a": [6.9, -2.4, -1.6, -2.3, 7.3]})
+    assert c.verdict == "inconclusive" and c.seeds_needed > 50  # measurement-limited, not seed-limited
+    assert "measurement-limited" in C.verdict_table([c.to_json()])

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from loopvalley.__main__ import main
+from loopvalley.claims import load_ledger
 from loopvalley.looped.arms import build_arm
 from loopvalley.looped.runs import markov_run
 from loopvalley.scale.presets import FieldError, apply_overrides, load_shipped_records, override_fields, preset
@@ -170,7 +171,7 @@ def test_reproduce_paper_scale_on_cpu_with_max_steps(tmp_path):
     code = main(["reproduce", "--scale", "paper", "--only", "sample-dynamics", "--seeds", "2", "--max-steps", "2",
                  "--workers", "1", "--out", str(out), "--quiet"])
     assert code == 0
-    claims = json.loads((out / "claims.json").read_text())
+    claims = load_ledger(out / "claims.json")
     assert {c["id"] for c in claims} == {"S1", "S2", "S3"} and all(c["scale"] == "paper" for c in claims)
     assert "capped at 2 steps" in (out / "REPORT.md").read_text()
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from loopvalley.looped.sample_dynamics import config, measure_pair, plateau_onset, run_seed, sample_dynamics_claims
-from loopvalley.seeds import confirmatory
+from loopvalley.seeds import teaching
 from loopvalley.train import RunRecord
 
 torch.set_num_threads(1)
@@ -52,7 +52,7 @@ def test_claims_hold_on_the_phenomenon():
     m = measure_pair(recs[0]["single"], recs[0]["looped"])
     assert abs(m["s1_gap"] - 3.0) < 0.1 and abs(m["single_complex_gain"]) < 0.1
     assert m["plateau_step"] < 250 and m["s2_rise"] > 10 and m["s2_gap"] > 10
-    claims = sample_dynamics_claims(recs, "ci", confirmatory(3))
+    claims = sample_dynamics_claims(recs, "ci", teaching(3))
     assert [c.id for c in claims] == ["S1", "S2", "S3"] and [c.verdict for c in claims] == ["holds"] * 3
 
 
@@ -60,7 +60,7 @@ def test_claims_fail_without_the_phenomenon():
     rising_single = _record(_sat(0.64, 20), 0.45 + 0.1 * STEPS / 600)  # far from Bayes; no plateau
     flat_looped = _record(_sat(0.70, 20), _sat(0.54, 40), n_params=101)
     recs = [_jitter({"single": rising_single, "looped": flat_looped}, d) for d in (0.0, 0.003, -0.002)]
-    s1, s2, s3 = sample_dynamics_claims(recs, "ci", confirmatory(3))
+    s1, s2, s3 = sample_dynamics_claims(recs, "ci", teaching(3))
     assert s1.verdict == "fails" and "simple split" in s1.deciding_part
     assert s2.verdict == "fails"
     assert s3.verdict == "fails" and s3.deterministic
@@ -68,7 +68,7 @@ def test_claims_fail_without_the_phenomenon():
 
 def test_mixed_seeds_are_inconclusive_not_a_verdict():
     good, bad = _phenomenon(), {"single": _phenomenon()["single"], "looped": _phenomenon()["single"]}
-    s2 = sample_dynamics_claims([good, bad, _jitter(good, 0.01)], "ci", confirmatory(3))[1]
+    s2 = sample_dynamics_claims([good, bad, _jitter(good, 0.01)], "ci", teaching(3))[1]
     assert s2.verdict == "inconclusive" and s2.ci_low < 0 < s2.ci_high
 
 

@@ -23,8 +23,10 @@ def _reproduce(args) -> int:
         only=args.only, scale=args.scale, seeds=args.seeds, out=args.out, progress=not args.quiet,
         max_steps=args.max_steps, workers=args.workers, threads=args.threads, at_once=args.at_once,
     )
-    n = {v: sum(c.verdict == v for c in claims) for v in ("holds", "fails", "inconclusive")}
-    print(f"{len(claims)} claims: {n['holds']} hold, {n['fails']} fail, {n['inconclusive']} inconclusive; ledger written.")
+    emp = [c for c in claims if c.kind == "empirical"]
+    n = {v: sum(c.status == v for c in emp) for v in ("holds", "fails", "fragile", "inconclusive")}
+    print(f"{len(claims)} claims, {len(emp)} empirical: {n['holds']} hold, {n['fails']} fail, {n['fragile']} fragile, "
+          f"{n['inconclusive']} inconclusive ({len(claims) - len(emp)} identities or by construction); ledger written.")
     return 0
 
 

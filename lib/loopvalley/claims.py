@@ -19,6 +19,17 @@ else the part with the lowest lower end).
 construction, parameter counts) — keep two values: ``holds`` when the margin is > 0, ``fails``
 otherwise, with no interval.
 
+**Kinds of evidence** (:mod:`loopvalley.rules`): an *identity* (a mathematical identity checked
+numerically), *by construction* (forced by how the model or regime is built), or *empirical* (could have
+come out either way). Only empirical claims count for or against the paper.
+
+**Robustness.** :func:`judge` takes a claim's rule from the rules table (:mod:`loopvalley.rules`) and a
+margin function of the analysis choices; it judges the main analysis, then every declared alternative
+(one choice changed at a time) and every leave-one-seed-out subset, and records the verdict under each.
+A holds/fails verdict that any of them flips is **fragile** (``robust = False``; ``flips`` lists the
+choices): a verdict a single analyst's choice — or a single seed, the grid's stand-in for a
+rounding-level change — can overturn is not reported as a plain holds/fails.
+
 Rules, thresholds and windows are chosen on exploratory seeds; verdicts are computed on
 confirmatory seeds (:mod:`loopvalley.seeds`). :func:`claim_from_margins` refuses seeds that are in
 both sets, and marks a claim computed on non-confirmatory seeds (``confirmatory = False``: a
@@ -39,13 +50,18 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from loopvalley import rules as R
 from loopvalley.jsonable import jsonable
-from loopvalley.seeds import is_confirmatory
-from loopvalley.stats import mean_interval
+from loopvalley.seeds import is_confirmatory, is_teaching
+from loopvalley.stats import mean_interval, median_interval, seeds_for_power
 
 VERDICTS = ("holds", "fails", "inconclusive")
 CONFIDENCE = 0.95  # the interval's coverage
 INTERVAL = "Student-t 95 % interval of the mean margin over seeds"
+SIGN_INTERVAL = "distribution-free sign-test interval of the median margin over seeds"
+INTERVALS = {"t": INTERVAL, "sign": SIGN_INTERVAL}
+STATUSES = ("holds", "fails", "inconclusive", "fragile")  # what a reader sees: the verdict, or fragile
+POWER_LIMIT = 50  # beyond this many seeds an inconclusive claim is measurement-limited, not seed-limited
 
 
 @dataclass(frozen=True)
@@ -62,8 +78,11 @@ class Part:
     reason: str = ""  # why the part is inconclusive ("" otherwise)
 
 
-def judge_part(name: str, margins: Sequence[float], unit: str = "", deterministic: bool = False) -> Part:
-    """Judge one part: interval of the mean of ``margins`` over seeds, and the verdict it implies.
+def judge_part(name: str, margins: Sequence[float], unit: str = "", deterministic: bool = False,
+               interval: str = "t") -> Part:
+    """Judge one part: the interval of ``margins`` over seeds (``interval``: ``"t"``, the Student-t
+    interval of the mean; ``"sign"``, the distribution-free interval of the median), and the verdict
+    it implies.
 
     Introduced in notebooks/01_river_valley.
     """
@@ -81,7 +100,7 @@ def judge_part(name: str, margins: Sequence[float], unit: str = "", deterministi
         return Part(name, unit, vals, m, m, m, "holds" if m > 0 else "fails")
     if len(vals) < 2:
         return Part(name, unit, vals, vals[0], None, None, "inconclusive", "one seed: no interval")
-    m, lo, hi = mean_interval(vals, CONFIDENCE)
+    m, lo, hi = mean_interval(vals, CONFIDENCE) if interval == "t" else median_interval(vals, CONFIDENCE)[:3]
     verdict = "holds" if lo > 0 else "fails" if hi < 0 else "inconclusive"
     reason = f"the interval [{lo:.3g}, {hi:.3g}] contains 0" if verdict == "inconclusive" else ""
     return Part(name, unit, vals, m, lo, hi, verdict, reason)
@@ -124,15 +143,30 @@ class Claim:
     measured: dict = field(default_factory=dict)  # the numbers behind the margins (JSON values)
     note: str = ""  # a plain sentence: why it fails / is inconclusive, or the regime where it holds
     interval: str = INTERVAL
+    kind: str = "empirical"  # identity | by-construction | empirical (loopvalley.rules)
+    chapter: str = ""  # the notebook that teaches it ("01" … "09")
+    why: str = ""  # identity / by-construction: why it holds
+    robust: bool | None = None  # every declared alternative gives the main verdict (None: not judged)
+    flips: list = field(default_factory=list)  # the alternatives that change the verdict, in words
+    alternatives: list = field(default_factory=list)  # the verdict under each alternative (dicts)
+    seeds_needed: int | None = None  # inconclusive: seeds for 80 % power at the measured effect
+    rule_hash: str = ""  # the hash of the claim's entry in the rules table (loopvalley.rules)
+    teaching: bool = False  # every seed is a teaching seed (notebooks, tests, CI): not a verdict of the ledger
 
     @property
     def holds(self) -> bool:
         """``verdict == "holds"`` (kept for compatibility with two-valued code)."""
         return self.verdict == "holds"
 
+    @property
+    def status(self) -> str:
+        """What a reader sees: ``fragile`` for a holds/fails verdict that an alternative flips, else the verdict."""
+        return "fragile" if self.robust is False and self.verdict in ("holds", "fails") else self.verdict
+
     def to_json(self) -> dict:
         d = asdict(self)
         d["holds"] = self.holds
+        d["status"] = self.status
         return jsonable(d)
 
 
@@ -151,12 +185,16 @@ def claim_from_margins(
     deterministic: bool = False,
     measured: Mapping | None = None,
     notes: Mapping[str, str] | None = None,
+    interval: str = "t",
+    **extra,
 ) -> Claim:
     """Make a :class:`Claim` from per-seed margins (``{part name: [margin per seed]}``).
 
     Every part is judged by :func:`judge_part` and the claim takes its weakest part. ``notes`` maps
     a verdict to the sentence the report prints for it (``{"fails": "...", "holds": "..."}``); a
-    verdict without one gets a sentence generated from the deciding part's interval.
+    verdict without one gets a sentence generated from the deciding part's interval. ``interval``:
+    ``"t"`` or ``"sign"`` (:func:`judge_part`); ``extra``: further :class:`Claim` fields (``kind``,
+    ``chapter``, …; :func:`judge` fills them from the rules table).
 
     Introduced in notebooks/01_river_valley.
     """
@@ -171,9 +209,12 @@ def claim_from_margins(
         if len(vals) != len(seeds) and not deterministic:
             raise ValueError(f"margins[{name!r}] has {len(vals)} values for {len(seeds)} seeds")
     unit_of = (lambda n: units) if isinstance(units, str) else (lambda n: units.get(n, ""))
-    parts = [judge_part(n, list(v), unit_of(n), deterministic) for n, v in margins.items()]
+    parts = [judge_part(n, list(v), unit_of(n), deterministic, interval) for n, v in margins.items()]
     verdict, deciding = _weakest(parts)
     note = dict(notes or {}).get(verdict) or _auto_note(verdict, deciding, len(parts))
+    needed = None
+    if verdict == "inconclusive" and not deterministic and deciding.per_seed and None not in deciding.per_seed:
+        needed = seeds_for_power(deciding.per_seed)
     return Claim(
         id=id, statement=statement, paper=paper, rule=rule, rule_version=str(rule_version), verdict=verdict,
         margin=deciding.mean, ci_low=deciding.ci_low, ci_high=deciding.ci_high, unit=deciding.unit,
@@ -181,8 +222,70 @@ def claim_from_margins(
         exploratory_seeds=exploratory_seeds, deterministic=bool(deterministic),
         confirmatory=bool(seeds) and all(is_confirmatory(s) for s in seeds), scale=scale,
         measured=jsonable(dict(measured or {})), note=note,
-        interval="exact (deterministic)" if deterministic else INTERVAL,
+        interval="exact (deterministic)" if deterministic else INTERVALS[interval], seeds_needed=needed,
+        teaching=bool(seeds) and all(is_teaching(s) for s in seeds), **extra,
     )
+
+
+def _verdict_of(margins: Mapping[str, Sequence[float]], rule: R.Rule, seeds: Sequence[int]) -> dict:
+    """The verdict, deciding part, margin and interval of one analysis (the rule's interval method)."""
+    parts = [judge_part(rule.part(k).name, list(v), rule.part(k).unit, rule.deterministic, rule.interval)
+             for k, v in margins.items()]
+    verdict, d = _weakest(parts)
+    return {"verdict": verdict, "deciding_part": d.name, "margin": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high}
+
+
+def _values(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def judge(cid: str, margins, *, scale: str, seeds: Sequence[int], measured: Mapping | None = None,
+          note=None, **params) -> Claim:
+    """The claim ``cid`` from its rule in the rules table (:mod:`loopvalley.rules`) and its margins.
+
+    ``margins`` is a function of the analysis — ``margins(spec) -> {part key: [margin per seed]}``,
+    ``spec`` mapping each declared choice's key to a value — or, for a rule without choices, the
+    mapping itself. The verdict is the main analysis's (every choice at its ``main`` value); then
+    every declared alternative is judged (one choice changed at a time), and, for a claim with
+    seeds, every leave-one-seed-out subset of the main analysis; ``robust`` says whether they all
+    give the main verdict, ``flips`` lists those that do not, ``alternatives`` holds each one's
+    verdict, margin and interval (the specification curve REPORT.md draws).
+
+    ``note`` is a sentence, or a function of the main verdict returning one, generated from the
+    numbers (never typed); ``params`` are numbers measured at run time that the rule text names.
+
+    Introduced in notebooks/01_river_valley.
+    """
+    rule = R.rule(cid)
+    fn = margins if callable(margins) else (lambda spec: margins)
+    main = {k: list(v) for k, v in fn(rule.main).items()}
+    unknown = set(main) - {p.key for p in rule.parts}
+    if unknown:
+        raise ValueError(f"claim {cid}: margins for unknown parts {sorted(unknown)}")
+    alternatives, flips = [], []
+    first = _verdict_of(main, rule, seeds)
+    for c in rule.choices:
+        for alt in c.alternatives:
+            got = _verdict_of({k: list(v) for k, v in fn({**rule.main, c.key: alt}).items()}, rule, seeds)
+            alternatives.append({"choice": c.name, "key": c.key, "value": alt, **got})
+            if got["verdict"] != first["verdict"]:
+                flips.append(f"{c.name} = {_values(alt)}")
+    n = len(seeds)
+    if rule.kind == "empirical" and not rule.deterministic and n >= 3:
+        for i, s in enumerate(seeds):
+            got = _verdict_of({k: v[:i] + v[i + 1:] for k, v in main.items()}, rule, [x for x in seeds if x != s])
+            alternatives.append({"choice": "leave one seed out", "key": "seeds", "value": f"without {s}", **got})
+            if got["verdict"] != first["verdict"]:
+                flips.append(f"without seed {s}")
+    names = {rule.part(k).name: list(v) for k, v in main.items()}
+    text = note(first["verdict"]) if callable(note) else note
+    return claim_from_margins(
+        cid, rule.statement, rule.paper, names, rule=rule.text(**params), rule_version=rule.version, scale=scale,
+        seeds=[] if rule.deterministic else seeds, exploratory_seeds=rule.exploratory_seeds,
+        units={rule.part(k).name: rule.part(k).unit for k in main}, deterministic=rule.deterministic,
+        measured=measured, notes={first["verdict"]: text} if text else None, interval=rule.interval,
+        kind=rule.kind, chapter=rule.chapter, why=rule.why, robust=not flips if alternatives else None,
+        flips=flips, alternatives=jsonable(alternatives), rule_hash=rule.hash)
 
 
 def _auto_note(verdict: str, p: Part, n_parts: int) -> str:
@@ -256,10 +359,30 @@ def assert_verdicts(claims: Sequence[Claim], allowed: Mapping[str, str | Sequenc
 # ----------------------------------------------------------------------------------------------
 # The ledger files
 
+KIND_LABEL = {"empirical": "empirical", "by-construction": "by construction", "identity": "identity"}
+CHAPTER_TITLE = {"01": "01 river valley", "02": "02 U- vs V-valleys", "03": "03 Markov language",
+                 "04": "04 Single vs Looped", "05": "05 Hessian dynamics", "06": "06 GPU training", "07": "07 SHIFT",
+                 "08": "08 algorithmic tasks", "09": "09 recursion or depth"}
+
 
 def load_ledger(path) -> list[dict]:
-    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`)."""
-    return json.loads(Path(path).read_text())
+    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`); raises
+    ``ValueError`` naming the file when it is missing, damaged or not a ledger."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable claims ledger ({e.__class__.__name__}: {e})") from None
+    entries = data.get("claims") if isinstance(data, dict) else data
+    if not isinstance(entries, list) or not all(isinstance(c, dict) and "id" in c and "verdict" in c for c in entries):
+        raise ValueError(f"{path}: not a claims ledger (expected a list of claims with 'id' and 'verdict')")
+    return entries
+
+
+def load_ledger_meta(path) -> dict:
+    """The ledger's header (``rules_hash``, ``scale``, ``cpu_kernels``, …; empty for an old ledger)."""
+    data = json.loads(Path(path).read_text())
+    return {k: v for k, v in data.items() if k != "claims"} if isinstance(data, dict) else {}
 
 
 def _seeds_text(seeds: Sequence[int]) -> str:
@@ -269,26 +392,93 @@ def _seeds_text(seeds: Sequence[int]) -> str:
     return ", ".join(map(str, seeds))
 
 
+def _claim_of(c: Mapping) -> Claim:
+    return Claim(**{k: c[k] for k in Claim.__dataclass_fields__ if k in c})
+
+
+def _status(c: Mapping) -> str:
+    return c.get("status") or _claim_of(c).status
+
+
+def status_text(c: Mapping) -> str:
+    """The verdict as a reader should see it: ``holds``, ``fails``, ``inconclusive``, or ``fragile
+    (holds; flips under …)``; identities and by-construction claims say so."""
+    c = dict(c)
+    st = _status(c)
+    if c.get("kind", "empirical") != "empirical":
+        return f"{c['verdict']} ({KIND_LABEL[c['kind']]})"
+    if st == "fragile":
+        return f"fragile ({c['verdict']}; flips: {', '.join(c.get('flips', [])[:3])}{' …' if len(c.get('flips', [])) > 3 else ''})"
+    return st
+
+
 def verdict_table(claims: Sequence[Mapping]) -> str:
-    """The Markdown verdict table (claim, statement, verdict, margin [interval], seeds) of ledger
-    entries (dicts from ``claims.json``). The README's table is this function of the shipped ledger.
+    """The Markdown verdict table (claim, kind, statement, verdict, margin [interval], seeds, seeds for
+    80 % power) of ledger entries (dicts from ``claims.json``). The README's table is this function
+    of the shipped ledger.
 
     Introduced in notebooks/01_river_valley.
     """
-    rows = ["| claim | statement | verdict | margin [95 % interval] | seeds |", "|---|---|---|---|---|"]
+    rows = ["| claim | kind | statement | verdict | margin [95 % interval] | seeds | seeds for 80 % power |",
+            "|---|---|---|---|---|---|---|"]
     for c in claims:
         c = dict(c)
-        v = c["verdict"] if c["verdict"] == "holds" else f"**{c['verdict']}**"
-        text = interval_text(Claim(**{k: c[k] for k in Claim.__dataclass_fields__ if k in c}))
+        st = status_text(c)
+        v = st if _status(c) == "holds" and c.get("kind", "empirical") == "empirical" else f"**{st}**"
+        text = interval_text(_claim_of(c))
         seeds = "deterministic" if c["deterministic"] else f"{c['n_seeds']} ({_seeds_text(c['seeds'])})"
-        rows.append(f"| {c['id']} | {c['statement']} | {v} | {text} | {seeds} |")
+        need = c.get("seeds_needed")
+        power = "—" if c["verdict"] != "inconclusive" or c["deterministic"] else (
+            "measurement-limited" if need is None or need > POWER_LIMIT else str(need))
+        rows.append(f"| {c['id']} | {KIND_LABEL.get(c.get('kind', 'empirical'))} | {c['statement']} | {v} | {text} | "
+                    f"{seeds} | {power} |")
     return "\n".join(rows)
 
 
+def scorecard(claims: Sequence[Mapping]) -> str:
+    """The scorecard in Markdown, generated from ledger entries: per chapter, the empirical claims with
+    their status (holds / fails / inconclusive / fragile), then the identities and by-construction
+    claims apart (they cannot count for or against the paper), and a count of the empirical ones.
+
+    Introduced in notebooks/00_start_here.
+    """
+    rows = [dict(c) for c in claims]
+    emp = [c for c in rows if c.get("kind", "empirical") == "empirical"]
+    other = [c for c in rows if c.get("kind", "empirical") != "empirical"]
+    count = {st: sum(_status(c) == st for c in emp) for st in STATUSES}
+    lines = [f"**{len(emp)} empirical claims** (the only ones that count for or against the paper): "
+             f"{count['holds']} hold, {count['fails']} fail, {count['fragile']} fragile (a verdict one declared "
+             f"analysis choice or one seed overturns), {count['inconclusive']} inconclusive. "
+             f"{len(other)} more are identities or true by construction (listed apart).", "",
+             "| chapter | empirical claims (status) | identities and by-construction |", "|---|---|---|"]
+    for ch in sorted({c.get("chapter", "") for c in rows}):
+        e = [f"{c['id']} {_status(c)}" for c in emp if c.get("chapter", "") == ch]
+        o = [f"{c['id']} ({KIND_LABEL[c['kind']]})" for c in other if c.get("chapter", "") == ch]
+        lines.append(f"| {CHAPTER_TITLE.get(ch, ch)} | {', '.join(e) or '—'} | {', '.join(o) or '—'} |")
+    return "\n".join(lines)
+
+
+def specification_curve(c: Mapping) -> str:
+    """One line per claim: its verdict under the main analysis and under every declared alternative
+    (leave-one-seed-out subsets counted), e.g. ``holds; anchor step = 40: inconclusive; …``."""
+    c = dict(c)
+    alts = c.get("alternatives") or []
+    parts = [f"main: {c['verdict']} {interval_text(_claim_of(c))}"]
+    loo = [a for a in alts if a["key"] == "seeds"]
+    for a in alts:
+        if a["key"] != "seeds":
+            parts.append(f"{a['choice']} = {_values(a['value'])}: {a['verdict']}")
+    if loo:
+        same = sum(a["verdict"] == c["verdict"] for a in loo)
+        parts.append(f"leave one seed out: {c['verdict']} in {same} of {len(loo)}")
+    return "; ".join(parts)
+
+
 def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), title: str = "",
-                 forest: str | None = None) -> tuple[Path, Path]:
-    """Write ``claims.json`` and ``REPORT.md`` into ``out_dir``; return both paths. ``forest`` is the
-    forest plot's file name (drawn by :func:`loopvalley.forest.plot_forest`), shown first.
+                 forest: str | None = None, meta: Mapping | None = None) -> tuple[Path, Path]:
+    """Write ``claims.json`` (a header — ``meta``, the rules table's hash — and the claims) and
+    ``REPORT.md`` into ``out_dir``; return both paths. ``forest`` is the forest plot's file name
+    (drawn by :func:`loopvalley.forest.plot_forest`), shown first.
 
     Introduced in notebooks/01_river_valley.
     """
@@ -296,31 +486,46 @@ def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), 
     out.mkdir(parents=True, exist_ok=True)
     js = out / "claims.json"
     entries = [c.to_json() for c in claims]
-    js.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
+    header = {"title": title or "loopvalley reproduction", "rules_hash": R.table_hash(), **jsonable(dict(meta or {}))}
+    js.write_text(json.dumps({**header, "claims": entries}, indent=2, ensure_ascii=False) + "\n")
     scales = sorted({c.scale for c in claims})
-    n = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
     lines = [f"# {title or 'loopvalley reproduction report'}", ""]
     lines += [
-        f"Scale: {', '.join(scales)}. {n['holds']} claims hold, {n['fails']} fail, {n['inconclusive']} are "
-        f"inconclusive. Every verdict is computed from the measured margins: holds when the {INTERVAL} "
-        "lies above 0, fails when it lies below 0, inconclusive otherwise; a claim with several parts takes its "
-        "weakest part. Rules were chosen on exploratory seeds; the verdicts come from the confirmatory seeds listed.",
+        f"Scale: {', '.join(scales)}. Rules table `{header['rules_hash']}` (`lib/loopvalley/rules.toml`). Every verdict "
+        f"is computed from the measured margins: holds when the 95 % interval (per claim: {INTERVAL}, or the "
+        f"{SIGN_INTERVAL} where its margins are visibly not normal) lies above 0, fails when it lies below 0, "
+        "inconclusive otherwise; a claim with several parts takes its weakest part. A holds/fails verdict that a "
+        "declared analysis alternative or the removal of one seed overturns is reported as **fragile**. Rules were "
+        "chosen on exploratory seeds; the verdicts come from the confirmatory seeds listed.",
         "",
     ]
+    if all(c.teaching for c in claims if not c.deterministic):
+        lines += ["**Teaching seeds:** these claims were computed on teaching seeds (a notebook's or CI's run), "
+                  "not on the confirmatory seeds: an exploration, not the ledger's verdicts.", ""]
+    lines += ["## Scorecard", "", scorecard(entries), ""]
     if forest:
-        lines += [f"![Forest plot: every claim's margin with its 95 % interval; right of the zero line = on the "
-                  f"paper's side]({Path(forest).name})", ""]
-    lines += [verdict_table(entries), ""]
-    noted = [c for c in claims if c.note]
+        lines += [f"![Forest plot: every empirical claim's standardised margin (mean / spread over seeds) with its "
+                  f"95 % interval, grouped by chapter; right of zero = on the paper's side; identities and "
+                  f"by-construction claims listed apart]({Path(forest).name})", ""]
+    lines += ["## Verdicts", "", verdict_table(entries), ""]
+    emp = [e for e in entries if e.get("kind") == "empirical" and e.get("alternatives")]
+    if emp:
+        lines += ["## Specification curves", "",
+                  "Each empirical claim's verdict under its main analysis and under every declared alternative "
+                  "(one choice changed at a time), and under every leave-one-seed-out subset.", ""]
+        lines += [f"- **{e['id']}**: {specification_curve(e)}" for e in emp]
+        lines += [""]
+    noted = [c for c in claims if c.note or c.why]
     if noted:
         lines += ["## What the verdicts mean", ""]
-        lines += [f"- **{c.id}** ({c.verdict}): {c.note}" for c in noted]
+        lines += [f"- **{c.id}** ({status_text(c.to_json())}): " + " ".join(x for x in (c.why, c.note) if x) for c in noted]
         lines += [""]
     lines += ["## Rules and seeds", ""]
     for c in claims:
         ex = _seeds_text(c.exploratory_seeds) if c.exploratory_seeds else "—"
         seeds = "deterministic" if c.deterministic else f"decided on seeds {_seeds_text(c.seeds)}"
-        lines.append(f"- **{c.id}** (rule v{c.rule_version}; {seeds}; rule chosen on exploratory seeds {ex}): {c.rule}")
+        lines.append(f"- **{c.id}** (rule v{c.rule_version}; {seeds}; rule chosen on exploratory seeds {ex}; "
+                     f"{c.interval}): {c.rule}")
     if not all(c.confirmatory or c.deterministic for c in claims):
         lines += ["", "**Note:** some claims were computed on non-confirmatory seeds: an exploration, not a verdict."]
     if figures:

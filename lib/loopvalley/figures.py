@@ -146,7 +146,7 @@ def _fallback_label(scale: str, what: str) -> str:
 
 
 def _live_01(job):
-    from loopvalley.seeds import confirmatory
+    from loopvalley.seeds import teaching
     from loopvalley.valley.experiment import config, wen_experiment, wen_runs
     from loopvalley.valley.plots import plot_loss_curves, plot_lr_sweep, plot_river_valley
 
@@ -161,7 +161,7 @@ def _live_01(job):
     yield ("wsd_decay", plot_loss_curves(land, wsd, labels=[f"lr = {lr:g}" for lr in lrs], reference=const, draws=16),
            "Loss under warmup-stable-decay (solid) vs a constant rate (dashed), mean of 16 noise draws: the decay "
            "drains the valley loss and reveals the river progress", LIVE_LABEL)
-    wen = wen_experiment(confirmatory(st.n_seeds), steps=st.steps, draws=max(1, st.draws // 2))
+    wen = wen_experiment(teaching(st.n_seeds), steps=st.steps, draws=max(1, st.draws // 2))
     yield ("lr_sweep", plot_lr_sweep(wen),
            f"River progress and loss before and after the decay against the learning rate ({st.n_seeds} seeds)", LIVE_LABEL)
 
@@ -178,9 +178,9 @@ def _live_02(job):
 def _live_03(job):
     from loopvalley.language.plots import plot_ic_distribution, plot_references
     from loopvalley.looped.runs import markov_run
-    from loopvalley.seeds import confirmatory
+    from loopvalley.seeds import teaching
 
-    data = markov_run("ci").data.sample(confirmatory(1)[0])
+    data = markov_run("ci").data.sample(teaching(1)[0])
     yield ("ic_distribution", plot_ic_distribution(data),
            "Information content of the training sequences with the simple and complex splits, and IC against the "
            "surprisal", LIVE_LABEL)
@@ -192,10 +192,10 @@ def _live_03(job):
 def _live_04(job):
     from loopvalley.looped.plots import plot_split_curves
     from loopvalley.looped.sample_dynamics import config, run_seed
-    from loopvalley.seeds import confirmatory
+    from loopvalley.seeds import teaching
 
     run = config("ci").run
-    r = run_seed(confirmatory(1)[0], run)
+    r = run_seed(teaching(1)[0], run)
     yield ("accuracy", plot_split_curves([r.records], metric="acc"),
            f"Simple- and complex-split accuracy over training, Single-Attn vs Looped-Attn, 1 seed, "
            f"{run.train.max_steps} steps", _fallback_label(job.scale, f"1 seed, {run.train.max_steps} steps"))

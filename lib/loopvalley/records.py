@@ -66,6 +66,30 @@ class RunRecord:
             vals = np.asarray(rows[key], dtype=object)
         return np.asarray(rows["step"]), vals
 
+    def until(self, step: int) -> "RunRecord":
+        """The record of the same run read only up to ``step``: every training step, evaluation point
+        and probe row after it dropped (a shorter horizon read off the same run, for an analysis
+        alternative; exact for a constant-lr run, which does not know its own length).
+
+        Introduced in notebooks/04_single_vs_looped.
+        """
+        t = [i for i, k in enumerate(self.train_step) if k <= step]
+        e = [i for i, k in enumerate(self.eval_step) if k <= step]
+
+        def pick(xs, idx):  # the entries of a per-step (or per-evaluation) list; other lists as they are
+            n = len(self.train_step) if idx is t else len(self.eval_step)
+            return [xs[i] for i in idx] if len(xs) == n else list(xs)
+
+        probes = {}
+        for name, rows in self.probes.items():
+            keep = [i for i, k in enumerate(rows.get("step", [])) if k <= step]
+            probes[name] = {k: (pick(v, keep) if isinstance(v, list) and len(v) == len(rows["step"]) else v)
+                            for k, v in rows.items()}
+        return RunRecord(meta=dict(self.meta), train_step=pick(self.train_step, t), train_loss=pick(self.train_loss, t),
+                         lr=pick(self.lr, t), eval_step=pick(self.eval_step, e), eval_epoch=pick(self.eval_epoch, e),
+                         wall=pick(self.wall, e), eval_loss={k: pick(v, e) for k, v in self.eval_loss.items()},
+                         eval_acc={k: pick(v, e) for k, v in self.eval_acc.items()}, probes=probes)
+
     def add_probe_row(self, name: str, step: int, row: Mapping) -> None:
         """Append one probe's returned ``row`` at ``step`` to ``probes[name]``."""
         rows = self.probes.setdefault(name, {"step": []})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from loopvalley import cpu_kernels
 from loopvalley._validate import check_int
 from loopvalley.claims import Claim, write_ledger
 from loopvalley.forest import forest_alt_text, plot_forest
@@ -169,7 +170,10 @@ def reproduce(only=None, scale: str | None = None, seeds: int | None = None, out
         title += f" — smoke test, every training run capped at {max_steps} steps"
     figures = list(ctx.figures)  # the experiments' figures; the forest plot is shown first, on its own
     forest = ctx.save_figure(plot_forest(claims), "forest", alt=forest_alt_text(claims)).name if claims else None
-    write_ledger(claims, out_dir, figures, title=title, forest=forest)
+    kernels = cpu_kernels.status()
+    meta = {"scale": scale, "torch": torch.__version__.split("+")[0], "cpu_kernels": kernels["env"] if kernels["pinned"]
+            else f"not pinned (ATen {kernels['aten']}): numbers may differ from the shipped ones"}
+    write_ledger(claims, out_dir, figures, title=title, forest=forest, meta=meta)
     if progress:
         wall, cpu = time.perf_counter() - t_all, cpu_seconds() - c_all
         n = ctx.workers or cores()

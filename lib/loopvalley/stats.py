@@ -102,3 +102,48 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[fl
     m = float(a.mean())
     half = t_quantile(0.5 + confidence / 2, a.size - 1) * float(a.std(ddof=1)) / math.sqrt(a.size)
     return m, m - half, m + half
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """``(median, low, high, coverage)``: the distribution-free sign-test interval of the median,
+    [x_(k), x_(n−k+1)] of the sorted values with the largest k such that 2·P(Binomial(n, ½) < k) ≤
+    1 − ``confidence``; ``coverage`` = 1 − 2·P(Binomial(n, ½) < k) is its exact coverage (≥ the asked
+    one when k ≥ 1; below it only when even the full range [x_(1), x_(n)] covers less, n ≤ 5 at 95 %).
+
+    For margins that are visibly not normal (a bimodal mixture of seeds that finished a climb and seeds
+    that did not), where the Student-t interval's assumption fails. Needs n ≥ 2 finite values.
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    confidence = check_range("confidence", confidence, 0.0, 1.0, lo_open=True, hi_open=True)
+    a = np.sort(np.asarray(values, dtype=float))
+    if a.size < 2:
+        raise ValueError(f"values: an interval needs at least 2 values, got {a.size}")
+    if not np.isfinite(a).all():
+        raise ValueError("values must be finite")
+    n = a.size
+    below = [sum(math.comb(n, i) for i in range(k)) / 2.0**n for k in range(n + 1)]  # P(B < k)
+    k = max([k for k in range(1, n // 2 + 1) if 2 * below[k] <= 1 - confidence] or [1])
+    return float(np.median(a)), float(a[k - 1]), float(a[n - k]), 1.0 - 2 * below[k]
+
+
+def seeds_for_power(values: Sequence[float], power: float = 0.8, confidence: float = 0.95, limit: int = 10_000) -> int | None:
+    """The number of seeds at which the two-sided t test of "mean margin = 0" would reach ``power``
+    if the true mean and spread were those of ``values``: the smallest n with
+    t_{(1+c)/2, n−1} + t_{power, n−1} ≤ |m̄|/s·√n (the usual normal-approximation formula with t
+    quantiles). ``None`` when the values have no spread or mean 0, or beyond ``limit``.
+
+    Introduced in notebooks/01_river_valley.
+    """
+    a = np.asarray(values, dtype=float)
+    a = a[np.isfinite(a)]
+    if a.size < 2:
+        return None
+    m, s = abs(float(a.mean())), float(a.std(ddof=1))
+    if s == 0 or m == 0:
+        return None
+    d = m / s  # the standardised effect
+    for n in range(2, limit + 1):
+        if t_quantile(0.5 + confidence / 2, n - 1) + t_quantile(power, n - 1) <= d * math.sqrt(n):
+            return n
+    return None

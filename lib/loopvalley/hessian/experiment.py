@@ -58,7 +58,7 @@ from loopvalley.looped.runs import MarkovRun, markov_run
 from loopvalley.parallel import map_seeds
 from loopvalley.registry import Context, register
 from loopvalley.scales import current_scale
-from loopvalley.seeds import confirmatory, data_generator, exploratory
+from loopvalley.seeds import verdict_seeds, data_generator, exploratory
 from loopvalley.train import next_token_loss, resolve_device
 
 ARMS = ("single", "looped", "untied-3")
@@ -752,7 +752,7 @@ def run(ctx: Context) -> list:
     """Train the three arms with spectra over the confirmatory seeds, save the figures, return H1–H4."""
 
     cfg = config(ctx.scale, ctx.max_steps)
-    seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
+    seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
     t0 = time.perf_counter()
     runs = run_seeds(seeds, cfg, workers=ctx.workers, progress=ctx.progress)
     if ctx.progress:

@@ -71,7 +71,7 @@ from loopvalley.looped.runs import MarkovRun, markov_run
 from loopvalley.records import RunRecord
 from loopvalley.registry import Context, register, shipped_records
 from loopvalley.scales import current_scale
-from loopvalley.seeds import confirmatory, exploratory
+from loopvalley.seeds import verdict_seeds, exploratory
 from loopvalley.stats import mean_interval
 
 ARMS = ("single", "looped", "untied-2", "untied-3", "wide-single")
@@ -380,7 +380,7 @@ def run(ctx: Context) -> list[Claim]:
     """Train the five arms over the confirmatory seeds, save the figures, return S4–S5."""
 
     cfg = config(ctx.scale, ctx.max_steps)
-    seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
+    seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
     runs = run_seeds(seeds, cfg.run, cfg.arms, cfg.probe_sequences, workers=ctx.workers,
                      progress=ctx.progress)
     records = [r.records for r in runs]

@@ -20,14 +20,15 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from loopvalley.claims import Claim, claim_from_margins, summary
+from loopvalley import rules as R
+from loopvalley.claims import Claim, judge, summary
 from loopvalley.looped.arms import SeedRun, train_seeds, window_mean
 from loopvalley.looped.plots import plot_attention_maps, plot_split_curves
 from loopvalley.looped.runs import MarkovRun, markov_run
 from loopvalley.records import RunRecord
 from loopvalley.registry import Context, register
 from loopvalley.scales import current_scale
-from loopvalley.seeds import confirmatory, exploratory
+from loopvalley.seeds import verdict_seeds
 
 PAPER_COMPLEX = (44.65, 54.72)  # Looped-Attn complex-split accuracy (%) at and after epoch 150 [SUM-S]
 
@@ -97,8 +98,10 @@ def plateau_onset(steps, acc, final: float, tol: float = 0.01, half_width: float
     return int(steps[-1])
 
 
-def measure_pair(single: RunRecord, looped: RunRecord) -> dict:
-    """The numbers behind S1–S3 for one seed, in accuracy points (%).
+def measure_pair(single: RunRecord, looped: RunRecord, final_frac: float = 0.1, plateau_tol: float = 1.0,
+                 horizon: int | None = None) -> dict:
+    """The numbers behind S1–S3 for one seed, in accuracy points (%); ``final_frac``, ``plateau_tol``
+    and ``horizon`` (read the runs up to that step; ``None``: all of them) are S2's analysis choices.
 
     - ``single_simple``: Single's simple-split accuracy over the last 10 % of steps; ``bayes_simple``
       the true-chain Bayes accuracy and ``bigram_simple`` the in-context Bayes predictor (add-α
@@ -110,8 +113,10 @@ def measure_pair(single: RunRecord, looped: RunRecord) -> dict:
 
     Introduced in notebooks/04_single_vs_looped.
     """
+    if horizon is not None:
+        single, looped = single.until(horizon), looped.until(horizon)
     total = single.eval_step[-1]
-    end = (0.9 * total, total)
+    end = ((1 - final_frac) * total, total)
     st, s_simple = single.curve("simple")
     _, s_complex = single.curve("complex")
     lt, l_complex = looped.curve("complex")
@@ -119,7 +124,7 @@ def measure_pair(single: RunRecord, looped: RunRecord) -> dict:
     single_simple = 100 * window_mean(st, s_simple, *end)
     single_complex = 100 * window_mean(st, s_complex, *end)
     hw = 0.05 * total
-    tp = plateau_onset(st, 100 * s_complex, single_complex, tol=1.0, half_width=hw)
+    tp = plateau_onset(st, 100 * s_complex, single_complex, tol=plateau_tol, half_width=hw)
     looped_at = 100 * window_mean(lt, l_complex, tp - hw, tp + hw)
     looped_final = 100 * window_mean(lt, l_complex, *end)
     return {
@@ -151,63 +156,53 @@ def measure_pair(single: RunRecord, looped: RunRecord) -> dict:
 # ----------------------------------------------------------------------------------------------
 # The claims: one function each (measure → margin → claim)
 
-RULE_SEEDS = exploratory(10)  # S1–S3's thresholds were checked on exploratory seeds 0–9 at `small`
-RULE_VERSION = "2"
-
-
 def claim_s1(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
     """S1: per seed, 5 − (Bayes − Single on the simple split) and 1 − (Single's complex gain over the
     last third of training), in points."""
     col = lambda k: [p[k] for p in per]  # noqa: E731
-    return claim_from_margins(
-        "S1", "Single-Attn masters the simple sequences and plateaus on the complex ones",
-        "perfect on simple sequences; stagnates on complex ones (~epoch 150)",
-        {"5 − (Bayes − Single) on the simple split": [5 - g for g in col("s1_gap")],
-         "1 − Single's complex-split gain over the last third": [1 - g for g in col("single_complex_gain")]},
-        units="points", rule="per seed: Single's simple-split accuracy (last 10 % of steps) within 5 points of the "
-        "true-chain Bayes accuracy, and its complex-split accuracy gains < 1 point from 60–70 % to 90–100 % of training",
-        rule_version=RULE_VERSION, scale=scale, seeds=seeds, exploratory_seeds=RULE_SEEDS,
+    par = R.rule("S1").params
+    return judge(
+        "S1", {"simple": [par["simple_gap"] - g for g in col("s1_gap")],
+               "plateau": [par["gain"] - g for g in col("single_complex_gain")]}, scale=scale, seeds=seeds,
         measured={"single_simple_acc": summary(col("single_simple")), "bayes_simple_acc": summary(col("bayes_simple")),
                   "unigram_simple_acc": summary(col("unigram_simple")), "single_complex_acc": summary(col("single_complex")),
+                  "unigram_complex_acc": summary(col("unigram_complex")), "bigram_complex_acc": summary(col("bigram_complex")),
                   "complex_gain_last_third_points": summary(col("single_complex_gain"))},
-        notes={"holds": "simple split judged against the true-chain Bayes accuracy (an oracle that knows the chain): "
-                        f"Single is {np.mean(col('s1_gap')):.1f} points under it and "
-                        f"{np.mean(col('unigram_simple')) - np.mean(col('single_simple')):.1f} under the in-context "
-                        "unigram, the best an in-context learner does on this split"},
-    )
+        note=f"Single ends {np.mean(col('s1_gap')):.1f} points under the true-chain Bayes accuracy on the simple split (an "
+             f"oracle that knows the chain) and {np.mean(col('unigram_simple')) - np.mean(col('single_simple')):+.1f} under the "
+             f"in-context unigram; on the complex split it ends at {np.mean(col('single_complex')):.1f} % against the "
+             f"in-context unigram's {np.mean(col('unigram_complex')):.1f} % and bigram's {np.mean(col('bigram_complex')):.1f} %.")
 
 
-def claim_s2(per: Sequence[Mapping], scale: str, seeds: Sequence[int], horizon: int) -> Claim:
-    """S2: per seed, (Looped's complex-split rise after Single's plateau onset) − 5 and (Looped's
-    final complex accuracy − Single's) − 5, in points."""
+def claim_s2(records: Sequence[Mapping[str, RunRecord]], scale: str, seeds: Sequence[int]) -> Claim:
+    """S2: per seed, (Looped's complex-split rise after Single's plateau onset) − threshold and
+    (Looped's final complex accuracy − Single's) − threshold, in points; every analysis choice of the
+    rule (threshold, final window, plateau tolerance, horizon) recomputed from the records."""
+    def margins(spec):
+        horizon = None if spec["horizon"] == "all" else int(spec["horizon"])
+        per = [measure_pair(r["single"], r["looped"], spec["final_frac"], spec["plateau_tol"], horizon) for r in records]
+        return {"rise": [p["s2_rise"] - spec["beat"] for p in per], "gap": [p["s2_gap"] - spec["beat"] for p in per]}
+
+    per = [measure_pair(r["single"], r["looped"]) for r in records]
     col = lambda k: [p[k] for p in per]  # noqa: E731
-    return claim_from_margins(
-        "S2", "Looped-Attn's complex-split accuracy keeps rising after Single-Attn's plateau and ends above it",
-        "44.65 % → 54.72 % after epoch 150 (+10.07 points)",
-        {"Looped's rise after Single's plateau onset − 5": [r - 5 for r in col("s2_rise")],
-         "Looped − Single final complex accuracy − 5": [g - 5 for g in col("s2_gap")]},
-        units="points", rule="per seed: Looped's complex-split accuracy rises ≥ 5 points after Single's plateau onset "
-        "(first step within 1 point of Single's final accuracy, ±5 % smoothing) and ends ≥ 5 points above Single's",
-        rule_version=RULE_VERSION, scale=scale, seeds=seeds, exploratory_seeds=RULE_SEEDS,
+    horizon = int(records[0]["single"].eval_step[-1])
+    return judge(
+        "S2", margins, scale=scale, seeds=seeds, horizon=horizon,
         measured={"single_plateau_step": summary(col("plateau_step")), "looped_complex_at_plateau": summary(col("looped_at_plateau")),
                   "looped_complex_final": summary(col("looped_final")), "rise_after_plateau_points": summary(col("s2_rise")),
                   "gap_over_single_points": summary(col("s2_gap")), "single_complex_final": summary(col("single_complex")),
                   "bigram_complex_acc": summary(col("bigram_complex")), "paper_looped_complex": list(PAPER_COMPLEX)},
-        notes={"holds": f"at a {horizon}-step horizon; trained much longer, Single-Attn creeps up 1–2 more points and "
-                        "its plateau onset moves later, past part of Looped-Attn's climb (notebooks/04, Regime)"},
-    )
+        note=f"at a {horizon}-step horizon Looped-Attn rises {np.mean(col('s2_rise')):.1f} points after Single's plateau onset "
+             f"(step {np.mean(col('plateau_step')):.0f} on average) and ends {np.mean(col('s2_gap')):.1f} points above it, at "
+             f"{np.mean(col('looped_final')):.1f} % against the in-context bigram's {np.mean(col('bigram_complex')):.1f} %.")
 
 
 def claim_s3(per: Sequence[Mapping], scale: str) -> Claim:
     """S3 (deterministic): 0.5 − |n_params(Single) − n_params(Looped)|."""
     diff = max(abs(p["n_params_single"] - p["n_params_looped"]) for p in per)
-    return claim_from_margins(
-        "S3", "Single-Attn and Looped-Attn have identical parameter counts", "same layer, weights shared across the 3 loops",
-        {"0.5 − |n_params(Single) − n_params(Looped)|": [0.5 - diff]}, units="parameters", deterministic=True,
-        rule="n_params(Single) == n_params(Looped) (margin 0.5 − |difference|)", rule_version=RULE_VERSION,
-        scale=scale, seeds=[], exploratory_seeds=[],
-        measured={"n_params_single": per[0]["n_params_single"], "n_params_looped": per[0]["n_params_looped"]},
-    )
+    return judge("S3", {"count": [0.5 - diff]}, scale=scale, seeds=[],
+                 measured={"n_params_single": per[0]["n_params_single"], "n_params_looped": per[0]["n_params_looped"]},
+                 note=f"both have {per[0]['n_params_single']} parameters.")
 
 
 def sample_dynamics_claims(records: Sequence[Mapping[str, RunRecord]], scale: str, seeds: Sequence[int]) -> list[Claim]:
@@ -216,8 +211,7 @@ def sample_dynamics_claims(records: Sequence[Mapping[str, RunRecord]], scale: st
     Introduced in notebooks/04_single_vs_looped.
     """
     per = [measure_pair(r["single"], r["looped"]) for r in records]
-    horizon = int(records[0]["single"].eval_step[-1])
-    return [claim_s1(per, scale, seeds), claim_s2(per, scale, seeds, horizon), claim_s3(per, scale)]
+    return [claim_s1(per, scale, seeds), claim_s2(records, scale, seeds), claim_s3(per, scale)]
 
 
 @register("sample-dynamics", ["S1", "S2", "S3"], "Single vs Looped attention on the IC-graded Markov language")
@@ -225,7 +219,7 @@ def run(ctx: Context) -> list[Claim]:
     """Train both architectures over the confirmatory seeds, save the figures, return S1–S3."""
 
     cfg = config(ctx.scale, ctx.max_steps)
-    seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
+    seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
     runs = run_seeds(seeds, cfg.run, cfg.arms, workers=ctx.workers, progress=ctx.progress)
     records = [r.records for r in runs]
     claims = sample_dynamics_claims(records, ctx.scale, seeds)

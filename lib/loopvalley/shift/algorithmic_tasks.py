@@ -50,7 +50,7 @@ from loopvalley.looped.models import ModelConfig, build_model
 from loopvalley.parallel import map_seeds
 from loopvalley.registry import Context, register
 from loopvalley.scales import current_scale
-from loopvalley.seeds import confirmatory, data_generator, exploratory
+from loopvalley.seeds import verdict_seeds, data_generator, exploratory
 from loopvalley.shift.controller import (
     SWITCH_POLICIES,
     ShiftConfig,
@@ -482,7 +482,7 @@ def run(ctx: Context) -> list[Claim]:
     """Train every arm on every task over the confirmatory seeds; save the figure; return F4."""
 
     cfg = config(ctx.scale, ctx.max_steps)
-    seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
+    seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
     task_runs = run_tasks(seeds, cfg, workers=ctx.workers, progress=ctx.progress)
     claim = f4_claim(task_runs, cfg, ctx.scale, seeds)
     if hasattr(ctx, "save_records"):

@@ -61,7 +61,7 @@ from loopvalley.parallel import map_seeds
 from loopvalley.records import RunRecord
 from loopvalley.registry import Context, register
 from loopvalley.scales import current_scale
-from loopvalley.seeds import confirmatory, exploratory
+from loopvalley.seeds import verdict_seeds, exploratory
 from loopvalley.shift.controller import (
     SWITCH_POLICIES,
     ShiftConfig,
@@ -649,7 +649,7 @@ def run(ctx: Context) -> list[Claim]:
     """Train every arm over the confirmatory seeds, save the figures, return F1–F3."""
 
     cfg = config(ctx.scale, ctx.max_steps)
-    seeds = confirmatory(ctx.n_seeds or cfg.n_seeds)
+    seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
     policies = cfg.policies if cfg.ablation else None
     runs = run_seeds(seeds, cfg, workers=ctx.workers, progress=ctx.progress, policies=policies)
     claims = shift_claims(runs, cfg, ctx.scale, seeds)
