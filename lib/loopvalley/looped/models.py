@@ -190,8 +190,13 @@ def _mlp(cfg: ModelConfig) -> nn.Module | None:
 
 
 class LoopBlock(nn.Module):
-    """One layer of an untied stack: its own attention, pre-LN and MLP, under the same attribute
-    names (``attn``, ``ln_attn``, ``mlp``) that a shared-weight model holds at its top level.
+    """The loop body: one attention layer with its pre-LN and optional MLP,
+
+        E_{t+1} = E_t + Attn(LN(E_t)) [+ MLP] [+ E_0 if input injection].
+
+    Looped-Attn applies one block ``n_loops`` times; Untied-Attn applies L blocks (``model.layers[l]``),
+    one after another. A shared-weight model keeps its block's ``attn``, ``ln_attn`` and ``mlp`` at its
+    own top level (parameter names ``attn.W_Q.weight`` …); an untied one under ``layers.{l}.``.
 
     Introduced in notebooks/04_single_vs_looped.
     """
@@ -201,12 +206,25 @@ class LoopBlock(nn.Module):
         self.attn = AttnLayer(cfg)
         self.ln_attn = _layernorm(cfg)
         self.mlp = _mlp(cfg)
+        self.input_injection = cfg.input_injection
+
+    def forward(self, h: torch.Tensor, e0: torch.Tensor, backend: str = "fused", return_scores: bool = False):
+        """E_t (B, T, d) → E_{t+1} (B, T, d); with ``return_scores`` also this step's attention map
+        (B, H, T, T), on the explicit path."""
+        a = self.attn(self.ln_attn(h), backend=backend, return_scores=return_scores)
+        out, scores = a if return_scores else (a, None)
+        h = h + out  # E ← E + Attn(LN(E))
+        if self.mlp is not None:
+            h = h + self.mlp(h)  # E ← E + MLP(E) (the MLP holds its own pre-LN)
+        if self.input_injection:
+            h = h + e0  # E ← E + E_0
+        return (h, scores) if return_scores else h
 
 
 class LoopedAttn(nn.Module):
-    """Embedding → attention layer(s) applied ``n_loops`` times → readout.
+    """Embedding → :class:`LoopBlock` applied ``n_loops`` times → readout.
 
-    ``cfg.share_weights=True`` (Single/Looped-Attn): one layer, ``model.attn``, reused every loop;
+    ``cfg.share_weights=True`` (Single/Looped-Attn): one block (its layer ``model.attn``) reused every loop;
     ``n_loops`` is a plain attribute — set it to switch between Single-Attn (1) and Looped-Attn (3)
     without touching a parameter. ``cfg.share_weights=False`` (Untied-Attn): ``model.layers[l]``
     (a :class:`LoopBlock`) is applied at step l; the depth L = ``cfg.n_loops`` is fixed.
@@ -224,9 +242,11 @@ class LoopedAttn(nn.Module):
         self.embed = nn.Embedding(V, d)
         self.pos = nn.Parameter(torch.zeros(cfg.max_len, d))
         if cfg.share_weights:
-            self.attn = AttnLayer(cfg)
-            self.ln_attn = _layernorm(cfg)
-            self.mlp = _mlp(cfg)
+            block = LoopBlock(cfg)
+            # the one block's layers sit at the top level (parameter names attn.W_Q.weight …); the block
+            # itself is held unregistered, so checkpoints name each tensor once
+            self.attn, self.ln_attn, self.mlp = block.attn, block.ln_attn, block.mlp
+            self.__dict__["_block"] = block
         else:
             self.layers = nn.ModuleList(LoopBlock(cfg) for _ in range(cfg.n_loops))  # l = 0..L-1
         self.readout = nn.Linear(d, V, bias=False)
@@ -292,11 +312,11 @@ class LoopedAttn(nn.Module):
             )
         return value
 
-    def _stack(self, loops: int) -> list:
-        """(Attn_t, LN_t, MLP_t) for t = 0..loops-1: the one shared layer repeated, or the L layers."""
+    def _blocks(self, loops: int) -> list:
+        """The blocks applied at steps t = 0..loops-1: the one shared block repeated, or the L layers."""
         if self.cfg.share_weights:
-            return [(self.attn, self.ln_attn, self.mlp)] * loops
-        return [(b.attn, b.ln_attn, b.mlp) for b in self.layers]
+            return [self._block] * loops
+        return list(self.layers)
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """E_0 = embed(x) + pos: (B, T) integer ids in [0, vocab_size) → (B, T, d).
@@ -323,20 +343,24 @@ class LoopedAttn(nn.Module):
                 raise ValueError(f"tokens must be ids in [0, {V}) (vocab_size={V}), got ids in [{lo}, {hi}]")
         return self.embed(tokens) + self.pos[:T]  # (B, T, d)
 
-    def forward(self, tokens: torch.Tensor, n_loops: int | None = None, return_hidden: bool = False):
+    def _run(self, tokens: torch.Tensor, n_loops: int | None, keep_maps: bool):
+        """E_0 → E_1 → … → E_n through the blocks: the hidden states [E_0, …, E_n] and, with
+        ``keep_maps``, the attention map of every step (computed on the explicit path)."""
         loops = self.n_loops if n_loops is None else self._check_loops(n_loops)
         e0 = self.embed_tokens(tokens)  # (B, T, d)
-        h = e0
-        hidden = [h]
-        for attn, ln, mlp in self._stack(loops):
-            # E_{t+1} = E_t + Attn_t(LN_t(E_t))  (+ MLP_t, + E_0 with input injection)
-            h = h + attn(ln(h), backend=self.backend)
-            if mlp is not None:
-                h = h + mlp(h)
-            if self.cfg.input_injection:
-                h = h + e0
+        hidden, maps = [e0], []
+        for block in self._blocks(loops):
+            if keep_maps:
+                h, a = block(hidden[-1], e0, backend="math", return_scores=True)
+                maps.append(a)
+            else:
+                h = block(hidden[-1], e0, backend=self.backend)
             hidden.append(h)
-        logits = self.readout(h)  # (B, T, V)
+        return hidden, maps
+
+    def forward(self, tokens: torch.Tensor, n_loops: int | None = None, return_hidden: bool = False):
+        hidden, _ = self._run(tokens, n_loops, keep_maps=False)
+        logits = self.readout(hidden[-1])  # logits = W_out E_n: (B, T, V)
         return (logits, hidden) if return_hidden else logits
 
     @torch.no_grad()
@@ -347,17 +371,7 @@ class LoopedAttn(nn.Module):
 
         Introduced in notebooks/04_single_vs_looped.
         """
-        loops = self.n_loops if n_loops is None else self._check_loops(n_loops)
-        e0 = self.embed_tokens(tokens)
-        h, maps = e0, []
-        for attn, ln, mlp in self._stack(loops):
-            out, a = attn(ln(h), backend="math", return_scores=True)
-            maps.append(a)
-            h = h + out
-            if mlp is not None:
-                h = h + mlp(h)
-            if self.cfg.input_injection:
-                h = h + e0
+        _, maps = self._run(tokens, n_loops, keep_maps=True)
         return torch.stack(maps)  # (n_loops, B, H, T, T)
 
 
