@@ -57,6 +57,7 @@ from loopvalley._validate import check_choice, check_int, check_positive, check_
 from loopvalley.checkpoint import load_trainer_state, trainer_state
 from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals
 from loopvalley.looped.models import build_model
+from loopvalley.schedule import lr_multiplier
 from loopvalley.train import Trainer
 
 OPTIMIZER_STATES = ("keep", "reset")
@@ -299,7 +300,8 @@ def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], flo
         η_k = η                     for W ≤ k < S − D,
         η_k = η·(1 − (1 − m)·(k − (S − D) + 1)/D)   for S − D ≤ k < S   (m = ``min_lr_frac``),
 
-    with S = ``total_steps`` and D = ``decay_steps`` (0: no decay, a warmup–constant schedule). The
+    with S = ``total_steps`` and D = ``decay_steps`` (0: no decay, a warmup–constant schedule) — the
+    ``wsd`` kind of :func:`loopvalley.schedule.lr_multiplier` with an absolute decay length. The
     stable part does not depend on S, so two runs of different lengths agree step for step until
     the shorter one's decay starts — which is what lets SHIFT continue a Single run from a snapshot.
 
@@ -308,14 +310,9 @@ def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], flo
     total_steps = check_int("total_steps", total_steps, 1)
     decay_steps = check_int("decay_steps", decay_steps, 0, total_steps)
     eta, W, m = float(train_cfg.lr), int(train_cfg.warmup_steps), float(train_cfg.min_lr_frac)
-    start = total_steps - decay_steps
 
     def lr(k: int) -> float:
-        if W > 0 and k < W:
-            return eta * (k + 1) / W  # η (k+1)/W
-        if decay_steps == 0 or k < start:
-            return eta
-        return eta * (1 - (1 - m) * min(1.0, (k - start + 1) / decay_steps))  # linear to m·η
+        return lr_multiplier(k, "wsd", total_steps, W, decay_steps, m, peak=eta)  # the shared schedule
 
     return lr
 
