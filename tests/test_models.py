@@ -9,8 +9,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from loopvalley.looped.models import (
     KINDS,
+    PARAM_BLOCKS,
     LoopedAttn,
     ModelConfig,
+    block_params,
     build_model,
     format_variant_table,
     forward_flops,
@@ -437,3 +439,19 @@ def test_bad_token_ids_and_dtypes_raise():
     ref = model(ok)
     for dtype in (torch.int32, torch.int16, torch.uint8):  # any integer dtype works and agrees
         assert torch.equal(model(ok.to(dtype)), ref)
+
+
+@pytest.mark.parametrize("block", sorted(PARAM_BLOCKS))
+def test_one_block_table_for_shared_and_untied_models(block):
+    """A block names the same parameters in every model: a shared model's own, every layer's in an untied one."""
+    cfg = _cfg(layernorm=True, mlp=True)
+    shared, untied = looped_attn(cfg, 3), untied_attn(cfg, 3)
+    assert block_params(shared, block) == [n for n, _ in shared.named_parameters() if n in PARAM_BLOCKS[block]]
+    assert set(block_params(shared, block)) == set(PARAM_BLOCKS[block])
+    layer_names = [n for n in PARAM_BLOCKS[block] if n.startswith("attn.")]
+    top = [n for n in PARAM_BLOCKS[block] if not n.startswith("attn.")]
+    want = [n for n, _ in untied.named_parameters()
+            if n in top or any(n == f"layers.{l}.{m}" for l in range(3) for m in layer_names)]
+    assert block_params(untied, block) == want and len(want) == len(top) + 3 * len(layer_names)
+    with pytest.raises(ValueError, match="block"):
+        block_params(shared, "mlp")

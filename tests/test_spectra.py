@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from loopvalley.hessian import spectra as sx
+from loopvalley.looped.models import block_params
 
 torch.set_num_threads(1)
 
@@ -101,7 +102,7 @@ def test_lanczos_statistics_on_a_real_attention_hessian():
     cfg = ModelConfig(vocab_size=3, max_len=8, d_model=6, n_heads=1, layernorm=True)
     model = looped_attn(cfg, 3, torch.Generator().manual_seed(0))
     x = torch.randint(0, 3, (16, 8), generator=torch.Generator().manual_seed(1))
-    H = Hessian(model, next_token_loss, x, sx.block_params(model, "attention"))  # float64, n = 144
+    H = Hessian(model, next_token_loss, x, block_params(model, "attention"))  # float64, n = 144
     dense = sx.dense_spectrum(H)
     full = sx.lanczos_spectrum(H, H.n, generator=torch.Generator().manual_seed(0))  # m = n: exact
     # the Krylov space closes early (the null space counts once); every eigenvalue estimate is one
@@ -217,7 +218,7 @@ def test_probe_records_views_on_its_schedule_and_keeps_states():
 
     data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=8), 64, 16, torch.Generator().manual_seed(0))
     model = untied_attn(ModelConfig(vocab_size=3, max_len=8, d_model=4, layernorm=True), 3, torch.Generator().manual_seed(0))
-    assert len(sx.block_params(model, "attention")) == 12 and len(sx.block_params(model, "qk")) == 6
+    assert len(block_params(model, "attention")) == 12 and len(block_params(model, "qk")) == 6
     probe = sx.SpectrumProbe(steps=(0, 5), batches={"heldout": data.test["complex"][:8]}, n_steps=20,
                              views=(("attention", "train"), ("attention", "heldout"), ("qk", "train")), keep_states=True)
     rec = Trainer(model, data.train, None, TrainConfig(max_steps=8, batch_size=16, probe_batch_size=8, eval_every=8),
@@ -231,7 +232,7 @@ def test_probe_records_views_on_its_schedule_and_keeps_states():
     with pytest.raises(ValueError, match="views: batch"):
         sx.SpectrumProbe(steps=(0,), views=(("attention", "heldout"),))
     with pytest.raises(ValueError, match="block"):
-        sx.block_params(model, "mlp")
+        block_params(model, "mlp")
 
 
 # -- a Lanczos run read at fewer steps, and continued to more ------------------------------------------

@@ -50,6 +50,7 @@ import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
 from loopvalley.hessian.operator import Hessian, _eigh_small, _tridiag
+from loopvalley.looped.models import PARAM_BLOCKS, block_params
 
 OUTLIER_FRAC = 0.1  # an outlier: λ > 0.1 · λ_max
 TAU_REL = 0.05  # "steep": |λ| ≥ τ, τ = 0.05 · λ_max (resolvable by a 60-step Lanczos quadrature)
@@ -518,26 +519,6 @@ def converged_step(steps, acc, tol: float = 0.5, frac: float = 0.2, smooth: int 
 # ----------------------------------------------------------------------------------------------
 # Tracking spectra during training
 
-BLOCKS = {  # parameter blocks by the layer-local name they end with (shared and untied models alike)
-    "attention": ("W_Q.weight", "W_K.weight", "W_V.weight", "W_O.weight"),
-    "qk": ("W_Q.weight", "W_K.weight"),
-}
-
-
-def block_params(model: torch.nn.Module, block: str) -> list[str]:
-    """The trainable parameter names of ``block`` (:data:`BLOCKS`) in ``model``: ``attn.W_Q.weight`` …
-    for a shared-weight model, ``layers.{l}.attn.W_Q.weight`` … (every layer) for an untied one.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    check_choice("block", block, tuple(BLOCKS))
-    ends = BLOCKS[block]
-    names = [n for n, p in model.named_parameters() if p.requires_grad and n.endswith(ends) and ".attn." in f".{n}"]
-    if not names:
-        raise ValueError(f"block {block!r}: the model has no parameter ending in {ends}")
-    return names
-
-
 @dataclass
 class SpectrumProbe:
     """A trainer probe that records Hessian spectra (:class:`Spectrum` rows) at the steps of a
@@ -577,7 +558,7 @@ class SpectrumProbe:
         check_int("n_steps", self.n_steps, 2)
         check_int("dense_chunk", self.dense_chunk, 1)
         for block, batch in self.views:
-            check_choice("block", block, tuple(BLOCKS))
+            check_choice("block", block, tuple(PARAM_BLOCKS))
             if batch != "train" and batch not in self.batches:
                 raise ValueError(f"views: batch {batch!r} is neither 'train' nor one of batches ({', '.join(self.batches)})")
         self.every = 1

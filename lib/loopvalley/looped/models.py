@@ -23,6 +23,8 @@ Parameter names. Shared models: ``embed.weight``, ``pos``, ``attn.W_Q.weight`` �
 ``readout.weight`` — unchanged, so SHIFT, the Theorem-3 probes and the Hessian blocks keep working.
 Untied models prefix the same names with the layer: ``layers.{l}.attn.W_Q.weight``,
 ``layers.{l}.ln_attn.weight``, ``layers.{l}.mlp.1.weight`` … (``l = 0..L-1``); they have no ``model.attn``.
+The named groups of parameters (``"attention"``, ``"qk"``, ``"W_Q"``, ``"output"`` …) are one table,
+:data:`PARAM_BLOCKS`, read through :func:`block_params` by every user (the Hessians, the spectra).
 
 Attention is either causal softmax attention, softmax(Q Kᵀ/√d_h + M) V, or the theory's causal
 linear attention, (Q Kᵀ ⊙ M) V / (i+1) (paper-notes §2.2: no softmax, normalised by the number of
@@ -373,6 +375,37 @@ class LoopedAttn(nn.Module):
         """
         _, maps = self._run(tokens, n_loops, keep_maps=True)
         return torch.stack(maps)  # (n_loops, B, H, T, T)
+
+
+# The parameter blocks, by the names a shared-weight model gives them. An untied model holds a layer's
+# parameters under the same names prefixed ``layers.{l}.``: a layer's block there is every layer's.
+PARAM_BLOCKS = {
+    "W_Q": ("attn.W_Q.weight",),
+    "W_K": ("attn.W_K.weight",),
+    "W_V": ("attn.W_V.weight",),
+    "W_O": ("attn.W_O.weight",),
+    "attention": ("attn.W_Q.weight", "attn.W_K.weight", "attn.W_V.weight", "attn.W_O.weight"),
+    "qk": ("attn.W_Q.weight", "attn.W_K.weight"),
+    "output": ("readout.weight",),
+    "embedding": ("embed.weight", "pos"),
+}
+
+
+def block_params(model: nn.Module, block: str) -> list[str]:
+    """The trainable parameter names of ``block`` (:data:`PARAM_BLOCKS`) in ``model``, in the model's
+    order: ``attn.W_Q.weight`` … for a shared-weight model, ``layers.{l}.attn.W_Q.weight`` … for every
+    layer l of an untied one (``"attention"`` is then every layer's W_Q, W_K, W_V, W_O).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    check_choice("block", block, tuple(PARAM_BLOCKS))
+    names = PARAM_BLOCKS[block]
+    # a name n is in the block when n, or n less its "layers.{l}." prefix, is one of the block's names
+    chosen = [n for n, p in model.named_parameters()
+              if p.requires_grad and (n in names or (n.startswith("layers.") and n.split(".", 2)[-1] in names))]
+    if not chosen:
+        raise ValueError(f"block {block!r}: the model has no trainable parameter named {', '.join(names)}")
+    return chosen
 
 
 def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> LoopedAttn:
