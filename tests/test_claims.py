@@ -11,7 +11,7 @@ from loopvalley import claims as C
 from loopvalley import seeds as S
 from loopvalley.__main__ import main
 from loopvalley.registry import REGISTRY, Context, load_all, register, reproduce
-from loopvalley.scales import by_scale, current_scale
+from loopvalley.scales import current_scale
 from loopvalley.stats import mean_interval, t_quantile
 
 CONF = S.confirmatory(5)
@@ -172,7 +172,6 @@ def test_scales(monkeypatch):
     monkeypatch.setenv("LOOPVALLEY_SCALE", "small")
     assert current_scale() == "small"
     assert current_scale("paper") == "paper"
-    assert by_scale("ci", ci=1, small=2, paper=3) == 1
     with pytest.raises(ValueError, match="scale"):
         current_scale("huge")
     monkeypatch.setenv("LOOPVALLEY_SCALE", "bogus")

@@ -91,7 +91,7 @@ def test_lanczos_top_values_are_eigenvalues_and_nodes_never_are():
     assert lz.weights[~lz.converged].sum() == pytest.approx(200 - lz.converged.sum())
     # the old κ refuses a Lanczos estimate (its smallest valley "eigenvalue" would be a node)
     with pytest.raises(ValueError, match="dense spectrum"):
-        sx.kappa_threshold(lz, 1e-3)
+        sx.kappa_eps(lz, 1e-3)
 
 
 def test_lanczos_statistics_on_a_real_attention_hessian():
@@ -115,11 +115,11 @@ def test_lanczos_statistics_on_a_real_attention_hessian():
 # -- ε-free valley conditioning ------------------------------------------------------------------------
 
 
-def test_valley_conditioning_closed_form():
+def test_kappa_k_closed_form():
     e = np.concatenate([np.linspace(10, 1, 12), np.zeros(20)])  # λ_1 = 10, λ_10 = 10 − 9·(9/11)
-    assert sx.valley_conditioning(e, k=10) == pytest.approx(10 / (10 - 9 * 9 / 11))
-    assert np.isnan(sx.valley_conditioning(e, k=10, eps=5.0))  # fewer than 10 walls above ε
-    assert sx.kappa_threshold(e, 1e-3) == pytest.approx(10.0)  # no continuum: the old κ is fine here
+    assert sx.kappa_k(e, k=10) == pytest.approx(10 / (10 - 9 * 9 / 11))
+    assert np.isnan(sx.kappa_k(e, k=10, eps=5.0))  # fewer than 10 walls above ε
+    assert sx.kappa_eps(e, 1e-3) == pytest.approx(10.0)  # no continuum: κ_ε is fine here
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +144,8 @@ def recorded_spectrum():
 def test_new_kappa_moves_less_than_10_percent_over_the_eps_sweep(recorded_spectrum):
     sw = sx.kappa_eps_sweep(recorded_spectrum, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3))
     assert sw["change_k"] < 0.10  # κ_k: < 10 % across ε ∈ [1e-4, 1e-3]·λ_max
-    assert sw["change_old"] > 2.0  # the old κ = λ_max / min{λ > ε} moves ×3 or more on the same spectrum
-    assert np.all(sw["kappa_old"] <= 1 / sw["eps_rel"] + 1e-9)  # and it is capped at 1/ε_rel
+    assert sw["change_eps"] > 2.0  # κ_ε = λ_max / min{λ > ε} moves ×3 or more on the same spectrum
+    assert np.all(sw["kappa_eps"] <= 1 / sw["eps_rel"] + 1e-9)  # and it is capped at 1/ε_rel
 
 
 # -- phases in steps -------------------------------------------------------------------------------------

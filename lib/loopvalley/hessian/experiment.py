@@ -293,7 +293,7 @@ def statistic_series(record, view: str = MAIN) -> tuple[np.ndarray, dict]:
     steps, sps = sx.record_spectra(record, view)
     fam = [sx.family(sp) for sp in sps]
     out = {k: np.array([f[k] for f in fam]) for k in fam[0]}
-    out["kappa"] = np.array([sx.valley_conditioning(sp) for sp in sps])
+    out["kappa"] = np.array([sx.kappa_k(sp) for sp in sps])
     out["n"] = np.array([sp.n for sp in sps], float)
     return steps, out
 

@@ -25,9 +25,9 @@ curvature), which is the direction of a diversification and the opposite of a co
 (``steep_count`` is the complement of "the fraction of |λ| below τ", written as a count so that a
 collapse onto a few outliers lowers it like the others.)
 
-**Valley conditioning without ε** (:func:`valley_conditioning`): κ_k = λ_1 / λ_k, the ratio of the
+**Valley conditioning without ε** (:func:`kappa_k`): κ_k = λ_1 / λ_k, the ratio of the
 largest eigenvalue to the k-th largest (k = :data:`KAPPA_K`), a fixed number of valley walls instead
-of every eigenvalue above a threshold ε. The old κ(H_valley) = λ_max / min{λ > ε} sits at ε when a
+of every eigenvalue above a threshold ε. The old κ_ε = λ_max / min{λ > ε} (:func:`kappa_eps`) sits at ε when a
 continuum of eigenvalues reaches down to zero (so κ ≈ 1/ε_rel); κ_k does not involve ε at all, and a
 threshold ε only matters if fewer than k eigenvalues exceed it (:func:`kappa_eps_sweep` shows both).
 
@@ -366,7 +366,7 @@ def family(sp, outlier_frac: float = OUTLIER_FRAC, tau_rel: float = TAU_REL) -> 
 # Valley conditioning
 
 
-def valley_conditioning(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
+def kappa_k(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
     """κ_k = λ_1 / λ_k: the largest eigenvalue over the k-th largest, among the valley eigenvalues
     λ > ``eps`` (NaN when fewer than k exceed ``eps`` or have converged).
 
@@ -383,15 +383,15 @@ def valley_conditioning(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
     return float(top[0] / top[-1])  # κ_k = λ_1 / λ_k
 
 
-def kappa_threshold(sp, eps_rel: float) -> float:
-    """The old κ(H_valley) = λ_max / min{λ > ε}, ε = eps_rel · λ_max (dense spectra only), kept to
+def kappa_eps(sp, eps_rel: float) -> float:
+    """κ_ε = λ_max / min{λ > ε}, the old κ(H_valley), ε = eps_rel · λ_max (dense spectra only), kept to
     show that it measures ε: in a spectrum with a continuum near 0 it is ≈ 1/eps_rel.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     sp = _check(sp)
     if sp.method != "dense":
-        raise ValueError("kappa_threshold needs a dense spectrum (the smallest valley eigenvalue of a Lanczos "
+        raise ValueError("kappa_eps needs a dense spectrum (the smallest valley eigenvalue of a Lanczos "
                          "estimate is a quadrature node, not an eigenvalue)")
     check_range("eps_rel", eps_rel, 0.0, 1.0, lo_open=True, hi_open=True)
     v = sp.values[sp.values > eps_rel * sp.lambda_max]
@@ -399,17 +399,17 @@ def kappa_threshold(sp, eps_rel: float) -> float:
 
 
 def kappa_eps_sweep(sp, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3), k: int = KAPPA_K) -> dict:
-    """The old κ and κ_k at each ε/λ_max in ``eps_rels`` on one (dense) spectrum, and each one's
-    relative change across the sweep, (max − min) / min.
+    """κ_ε (:func:`kappa_eps`) and κ_k (:func:`kappa_k`) at each ε/λ_max in ``eps_rels`` on one (dense)
+    spectrum, and each one's relative change across the sweep, (max − min) / min.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     sp = _check(sp)
     eps_rels = np.asarray(eps_rels, float)
-    old = np.array([kappa_threshold(sp, e) for e in eps_rels])
-    new = np.array([valley_conditioning(sp, k, e * sp.lambda_max) for e in eps_rels])
+    by_eps = np.array([kappa_eps(sp, e) for e in eps_rels])
+    by_k = np.array([kappa_k(sp, k, e * sp.lambda_max) for e in eps_rels])
     change = lambda a: float((np.nanmax(a) - np.nanmin(a)) / np.nanmin(a)) if np.isfinite(a).any() else float("nan")  # noqa: E731
-    return {"eps_rel": eps_rels, "kappa_old": old, "kappa_k": new, "change_old": change(old), "change_k": change(new)}
+    return {"eps_rel": eps_rels, "kappa_eps": by_eps, "kappa_k": by_k, "change_eps": change(by_eps), "change_k": change(by_k)}
 
 
 # ----------------------------------------------------------------------------------------------

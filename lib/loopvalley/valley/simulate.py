@@ -6,7 +6,7 @@ you like): GD, SGD (isotropic or valley-anisotropic gradient noise), heavy-ball 
 under a constant, warmup-stable-decay (WSD) or cosine schedule. A run that blows up is *reported*
 (the step and the learning rate at which it diverged), never raised.
 
-Diagnostics read a :class:`Trajectory`: river progress, valley oscillation and sign flips (valley
+Diagnostics read a :class:`Trajectory`: river progress, valley sign flips (valley
 hopping), the loss split into river and valley parts, and the measured cumulative force.
 
 Introduced in notebooks/01_river_valley.
@@ -262,15 +262,6 @@ def loss_split(traj: Trajectory, landscape: Landscape) -> dict:
     Introduced in notebooks/01_river_valley.
     """
     return landscape.loss_parts(_check_traj(traj).theta)
-
-
-def valley_oscillation(traj: Trajectory, landscape: Landscape, start: int = 0, stop: int | None = None) -> torch.Tensor:
-    """RMS distance from the river floor over records ``start:stop``, √mean‖v_t‖²; shape (R,).
-
-    Introduced in notebooks/01_river_valley.
-    """
-    v = landscape.valley_coordinates(_check_traj(traj).theta[start:stop])  # (N', R, m)
-    return (v**2).sum(-1).mean(0).sqrt()  # √(mean_t ‖v_t‖²)
 
 
 def valley_sign_flips(traj: Trajectory, landscape: Landscape, start: int = 0, stop: int | None = None) -> torch.Tensor:
