@@ -31,7 +31,7 @@ torch.set_num_threads(1)
 
 from loopvalley.hessian import experiment as hd  # noqa: E402
 from loopvalley.hessian.operator import Hessian  # noqa: E402
-from loopvalley.hessian.spectra import block_params  # noqa: E402
+from loopvalley.looped.models import block_params  # noqa: E402
 from loopvalley.looped.arms import build_arm  # noqa: E402
 from loopvalley.train import Trainer, next_token_loss  # noqa: E402
 

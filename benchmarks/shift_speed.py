@@ -63,7 +63,7 @@ def main() -> None:
                 trainers[a].train_step()
             per[a].append((time.perf_counter() - t0) / args.block)
     B, T = run.train.batch_size, run.data.markov.seq_len
-    f1, f3 = (train_step_flops(run.model, n, B, T) for n in (1, run.n_loops))
+    f1, f3 = (train_step_flops(run.model, n, B, T) for n in (1, run.looped_depth))
     c = f1 / f3
     t1, t3 = statistics.median(per["single"]), statistics.median(per["looped"])
     ratios = [a / b for a, b in zip(per["single"], per["looped"])]

@@ -64,7 +64,7 @@ def single_vs_looped(run, steps: int, block: int) -> None:
                 tr.train_step()
             t[a] += time.perf_counter() - t0
     n = max(1, steps // block) * block
-    fl = {a: train_step_flops(run.model, 1 if a == "single" else run.n_loops, run.train.batch_size, run.data.markov.seq_len)
+    fl = {a: train_step_flops(run.model, 1 if a == "single" else run.looped_depth, run.train.batch_size, run.data.markov.seq_len)
           for a in trainers}
     print(f"1. Single {1e3 * t['single'] / n:.2f} ms/step, Looped {1e3 * t['looped'] / n:.2f} ms/step: "
           f"Looped/Single time {t['looped'] / t['single']:.2f}× (FLOP ratio {fl['looped'] / fl['single']:.2f}×, ideal 3×)")

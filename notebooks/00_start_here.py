@@ -199,7 +199,7 @@ fig = plot_forest(claims)
 # | ε | the threshold that splits the Hessian's eigen-directions: \|λ\| ≤ ε is river, λ > ε is valley (Definition 1) [02] |
 # | θ_R, θ_V | the river and valley coordinates of the parameters, θ = (θ_R, θ_V) [02] |
 # | H_R, H_V, H_RV | the river block, the valley block and the river–valley coupling block of the Hessian [02] |
-# | κ, κ(H_V) | the condition number λ_max / λ_min of the valley block [02] |
+# | κ, κ(H_V) | the condition number λ_max / λ_min of the valley block of a quadratic (`kappa_valley`) [02] |
 # | U-valley, V-valley | a well-conditioned valley, κ ≤ 1 + δ, and an ill-conditioned one, κ ≫ 1 [02] |
 # | δ | the U-valley's tolerance in κ ≤ 1 + δ (we use δ = 0.1) [02] |
 # | valley hopping | ηλ_i > 1: the valley coordinate flips sign every step, bouncing between the walls [02] |
@@ -219,6 +219,8 @@ fig = plot_forest(claims)
 # | HVP | a Hessian-vector product Hv, computed by double backward without forming H [05] |
 # | Lanczos | the iteration that estimates a Hessian's extreme eigenvalues from a few dozen HVPs [05] |
 # | τ | the threshold of the low-curvature valley band (Assumption 1: Looped has more, and smaller, valley eigenvalues below τ) [05] |
+# | κ_ε | λ_max / min{λ > ε}: κ of the valley block of a Hessian spectrum thresholded at ε (`kappa_eps`); ≈ 1/ε_rel when eigenvalues reach down to 0 [05] |
+# | κ_k | λ_1 / λ_k, the largest eigenvalue over the k-th largest (k = 10): the valley conditioning without ε (`kappa_k`) [05] |
 # | Collapse, Diversification, Stabilization | the three phases of Looped-Attn's Hessian spectrum in the paper [05] |
 # | FLOPs | floating-point operations: a Looped-Attn step costs almost 3× a Single-Attn step [06] |
 # | SHIFT | Staged HIerarchical Framework for Progressive Training: Single-Attn first, then Looped-Attn [07] |

@@ -401,7 +401,7 @@ fig = plot_attention_maps(single.attention_maps(x), x)
 
 # %% tags=["nbval-ignore-output"]
 looped_widget(lambda n_loops, d_model: run_variant(n_loops, d_model, seeds=(0,), scale=live_scale),
-              n_loops=s.n_loops, d_model=s.model.d_model)
+              n_loops=s.looped_depth, d_model=s.model.d_model)
 
 # %% [markdown]
 # ## Key takeaways

@@ -293,10 +293,11 @@ for m in (20, 40, 80):
 #
 # ## 5. A valley conditioning that ε does not decide
 #
-# Definition 1 calls $\lambda > \varepsilon$ the valley and $\kappa(H_\text{valley}) = \lambda_\max / \min\{\lambda > \varepsilon\}$.
+# Definition 1 calls $\lambda > \varepsilon$ the valley and $\kappa_\varepsilon = \kappa(H_\text{valley}) = \lambda_\max / \min\{\lambda > \varepsilon\}$
+# (`sx.kappa_eps`).
 # With $\varepsilon = 10^{-3}\lambda_\max$ and a continuum of eigenvalues reaching down to 0, the
 # smallest valley eigenvalue sits right at ε, so κ ≈ 1/ε_rel for every model: it measures ε. We use
-# instead $\kappa_k = \lambda_1 / \lambda_k$ with a fixed k = 10: the valley is the k steepest walls,
+# instead $\kappa_k = \lambda_1 / \lambda_k$ (`sx.kappa_k`) with a fixed k = 10: the valley is the k steepest walls,
 # and ε only matters if fewer than k eigenvalues exceed it.
 #
 # ### Exercise: κ_k
@@ -315,7 +316,7 @@ def kappa_k(eigs, k):
 
 kappa_k = check_kappa_k(kappa_k)
 print(f"κ_10 of the d = 8 model at step 150: yours {kappa_k(torch.as_tensor(dense8.values), 10):.4g}, "
-      f"library {sx.valley_conditioning(dense8, 10):.4g}")
+      f"library {sx.kappa_k(dense8, 10):.4g}")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -335,9 +336,9 @@ print(f"κ_10 of the d = 8 model at step 150: yours {kappa_k(torch.as_tensor(den
 
 # %%
 sweep = sx.kappa_eps_sweep(dense8, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3))
-for e, ko, kk in zip(sweep["eps_rel"], sweep["kappa_old"], sweep["kappa_k"]):
+for e, ko, kk in zip(sweep["eps_rel"], sweep["kappa_eps"], sweep["kappa_k"]):
     print(f"ε = {e:.0e}·λ_max: old κ {ko:8.1f} (ceiling {1 / e:6.0f}), κ_10 {kk:.3g}")
-print(f"change over the sweep: old κ ×{1 + sweep['change_old']:.3g}, κ_10 {100 * sweep['change_k']:.1f} %")
+print(f"change over the sweep: old κ ×{1 + sweep['change_eps']:.3g}, κ_10 {100 * sweep['change_k']:.1f} %")
 fig = ps.plot_kappa_sweep(sweep)
 
 # %% [markdown]

@@ -119,7 +119,7 @@ print(f"scale = {scale}: confirmatory seeds {seeds}; Looped trains {S} steps, ev
 
 # %%
 B, T = run.train.batch_size, run.data.markov.seq_len
-f1, f3 = (train_step_flops(run.model, n, B, T) for n in (1, run.n_loops))
+f1, f3 = (train_step_flops(run.model, n, B, T) for n in (1, run.looped_depth))
 c = f1 / f3
 print(f"one training step: Single {f1 / 1e6:.1f} MFLOP, Looped {f3 / 1e6:.1f} MFLOP, c = F1/F3 = {c:.3f}")
 for sw in (100, 150, 300):

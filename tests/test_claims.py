@@ -11,7 +11,7 @@ from loopvalley import rules as R
 from loopvalley import seeds as S
 from loopvalley.__main__ import main
 from loopvalley.registry import REGISTRY, Context, load_all, register, reproduce
-from loopvalley.scales import by_scale, current_scale
+from loopvalley.scales import current_scale
 from loopvalley.stats import mean_interval, median_interval, seeds_for_power, t_quantile
 
 CONF = S.confirmatory(5)
@@ -180,7 +180,6 @@ def test_scales(monkeypatch):
     monkeypatch.setenv("LOOPVALLEY_SCALE", "small")
     assert current_scale() == "small"
     assert current_scale("paper") == "paper"
-    assert by_scale("ci", ci=1, small=2, paper=3) == 1
     with pytest.raises(ValueError, match="scale"):
         current_scale("huge")
     monkeypatch.setenv("LOOPVALLEY_SCALE", "bogus")

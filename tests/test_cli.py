@@ -49,7 +49,8 @@ def _exit_code_and_err(argv, capsys):
         (["--n-heads", "5"], "--n-heads"),  # d_model 32 not divisible by 5
         (["--steps", "0"], "--steps"),
         (["--batch-size", "many"], "--batch-size"),  # not an integer
-        (["--n-loops", "1"], "--n-loops"),  # Looped-Attn needs >= 2 loops
+        (["--looped-depth", "1"], "--looped-depth"),  # Looped-Attn needs >= 2 loops
+        (["--n-loops", "1"], "--n-loops"),  # its former name, kept as an alias
         (["--simple-quantile", "0.95"], "--simple-quantile"),  # above complex_quantile
         (["--amp", "fp8"], "--amp"),
         (["--patience", "2"], "--patience"),  # a SHIFT field on --model looped
@@ -71,15 +72,21 @@ def test_train_needs_a_model_and_reproduce_checks_max_steps(capsys):
 
 
 def test_apply_overrides_routes_coupled_fields():
-    p = apply_overrides(preset("looped", "ci"), {"seq_len": 16, "vocab_size": 4, "n_loops": 5, "steps": 7})
+    p = apply_overrides(preset("looped", "ci"), {"seq_len": 16, "vocab_size": 4, "looped_depth": 5, "steps": 7})
     assert p.data.markov.seq_len == 16 and p.model.max_len == 16
     assert p.data.markov.vocab_size == 4 and p.model.vocab_size == 4
-    assert p.model.n_loops == 5 and p.n_loops == 5 and p.train.max_steps == 7
+    assert p.model.n_loops == 5 and p.looped_depth == 5 and p.train.max_steps == 7
+    assert apply_overrides(preset("looped", "ci"), {"n_loops": 4}).model.n_loops == 4  # the former name
     s = apply_overrides(preset("single", "ci"), {"d_model": 16})
     assert s.model.n_loops == 1 and s.model.d_model == 16
-    with pytest.raises(FieldError) as e:
-        apply_overrides(preset("single", "ci"), {"n_loops": 3})
-    assert e.value.option == "--n-loops"
+    # SHIFT starts single and switches to the looped depth: both derived from it
+    sh = apply_overrides(preset("shift", "ci"), {"looped_depth": 4, "patience": 2})
+    assert sh.model.n_loops == 1 and sh.shift.loops_after_switch == 4 and sh.shift.patience == 2
+    for name in ("looped_depth", "n_loops"):
+        with pytest.raises(FieldError) as e:
+            apply_overrides(preset("single", "ci"), {name: 3})
+        assert e.value.option == "--" + name.replace("_", "-")
+    assert "loops_after_switch" not in override_fields()  # derived, not an option
     # every field of every config is an option
     names = set(override_fields())
     assert {"lr", "d_model", "batch_size", "alpha", "n_train", "amp", "compile", "ckpt_every", "resume"} <= names
@@ -89,7 +96,8 @@ def test_presets_are_the_markov_run():
     for scale in ("ci", "small", "paper"):
         run, p = markov_run(scale), preset("looped", scale)
         assert p.train == run.train and p.data == run.data and p.model.d_model == run.model.d_model
-        assert p.model.n_loops == run.n_loops and preset("single", scale).model.n_loops == 1
+        assert p.model.n_loops == run.looped_depth and preset("single", scale).model.n_loops == 1
+        assert preset("shift", scale).shift.loops_after_switch == run.looped_depth
 
 
 def test_cli_help_comes_from_field_metadata(capsys):
@@ -105,7 +113,7 @@ def test_print_config_is_json(capsys):
     assert main(["train", "--model", "shift", "--scale", "paper", "--lr", "1e-3", "--print-config"]) == 0
     out = capsys.readouterr().out
     cfg = json.loads(out[out.index("{"):])
-    assert cfg["train"]["lr"] == 1e-3 and cfg["scale"] == "paper" and cfg["shift"]["n_loops"] == 3
+    assert cfg["train"]["lr"] == 1e-3 and cfg["scale"] == "paper" and cfg["shift"]["loops_after_switch"] == 3 and cfg["looped_depth"] == 3
 
 
 # ---------------------------------------------------------------------------------------------

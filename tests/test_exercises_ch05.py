@@ -94,7 +94,7 @@ def test_kappa_k_reference_against_closed_forms():
     for bulk in (1e-6, 1e-4, 1e-2):
         e = torch.cat([walls, torch.full((50,), bulk, dtype=torch.float64)])
         assert kappa_k_reference(e, 3) == pytest.approx(10 / 3)
-    assert kappa_k_reference(walls, 3) == sx.valley_conditioning(sx.spectrum_of(walls), 3)
+    assert kappa_k_reference(walls, 3) == sx.kappa_k(sx.spectrum_of(walls), 3)
 
 
 def test_kappa_k_accepts_correct_implementations(capsys):

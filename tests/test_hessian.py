@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from loopvalley.hessian import operator as hs
-from loopvalley.looped.models import ModelConfig, build_model
+from loopvalley.looped.models import PARAM_BLOCKS, ModelConfig, block_params, build_model, untied_attn
 from loopvalley.train import next_token_loss
 
 torch.set_num_threads(1)
@@ -172,12 +172,30 @@ def test_parameter_blocks_are_sub_blocks_of_the_full_hessian(looped):
     model, tokens, H, D = looped
     for block in ["W_Q", "W_K", "W_V", "output"]:
         Hb = hs.Hessian(model, next_token_loss, tokens, params=block)
-        name = hs.PARAM_BLOCKS[block][0]
+        name = PARAM_BLOCKS[block][0]
         assert torch.allclose(Hb.dense(), H.block(D, name), atol=1e-13)
     Ha = hs.Hessian(model, next_token_loss, tokens, params="attention")
-    idx = torch.cat([torch.arange(H.n)[H.slices[k]] for k in hs.PARAM_BLOCKS["attention"]])
+    idx = torch.cat([torch.arange(H.n)[H.slices[k]] for k in PARAM_BLOCKS["attention"]])
     assert torch.allclose(Ha.dense(), D[idx][:, idx], atol=1e-13)
     assert hs.select_params(model, ["output", "W_Q"]) == ["attn.W_Q.weight", "readout.weight"]
+
+
+def test_an_untied_models_blocks_are_every_layers():
+    """The one block table (looped.models.PARAM_BLOCKS): on Untied-L, "attention" is every layer's W_Q, W_K,
+    W_V, W_O — the Hessian over it is the full Hessian's sub-block on those rows and columns."""
+    model = untied_attn(ModelConfig(vocab_size=3, max_len=6, d_model=4, init_std=0.3), 2,
+                        torch.Generator().manual_seed(0)).double()
+    tokens = torch.randint(0, 3, (4, 6), generator=torch.Generator().manual_seed(1))
+    names = [f"layers.{l}.attn.{w}.weight" for l in range(2) for w in ("W_Q", "W_K", "W_V", "W_O")]
+    assert hs.select_params(model, "attention") == block_params(model, "attention") == names
+    assert hs.select_params(model, "W_K") == ["layers.0.attn.W_K.weight", "layers.1.attn.W_K.weight"]
+    H = hs.Hessian(model, next_token_loss, tokens)
+    D = H.dense()
+    Ha = hs.Hessian(model, next_token_loss, tokens, params="attention")
+    idx = torch.cat([torch.arange(H.n)[H.slices[k]] for k in names])
+    assert torch.allclose(Ha.dense(), D[idx][:, idx], atol=1e-13)
+    with pytest.raises(ValueError, match="params"):
+        hs.select_params(model, "attn.W_Q.weight")  # a shared model's name: not a parameter here
 
 
 def test_float32_option_is_close_to_float64(looped):

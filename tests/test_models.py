@@ -1,14 +1,18 @@
 """Attention layers looped, untied and widened: the fused and math paths agree, double backward
 works, causality, Untied-L with equal layers is Looped-L, closed-form parameters and FLOPs, bad input."""
 
+import copy
+
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from loopvalley.looped.models import (
     KINDS,
+    PARAM_BLOCKS,
     LoopedAttn,
     ModelConfig,
+    block_params,
     build_model,
     format_variant_table,
     forward_flops,
@@ -289,6 +293,36 @@ def test_untied_attention_maps_are_each_layers_own():
     assert torch.allclose(maps.sum(-1), torch.ones(3, 2, 2, 7, dtype=maps.dtype))
 
 
+@pytest.mark.parametrize("kw", ALL_VARIANTS)
+@pytest.mark.parametrize("kind, depth", [("single", 1), ("looped", 3), ("untied", 2), ("untied", 3), ("wide", 2)])
+def test_the_model_is_its_blocks_applied_in_turn(kw, kind, depth):
+    """logits = W_out E_n with E_{t+1} = block_t(E_t, E_0): one block n times (shared) or L blocks (untied),
+    and map t is block t's own attention pattern — bit for bit, on both attention paths."""
+    cfg = variant_config(_cfg(**kw), kind, depth)
+    model, x = build_model(cfg, torch.Generator().manual_seed(0)).double(), _tokens()
+    blocks = list(model.layers) if kind == "untied" else [model._block] * model.n_loops
+    if kind != "untied":  # the shared block's layers are the model's top-level ones (one name per tensor)
+        assert model._block.attn is model.attn and model._block.ln_attn is model.ln_attn and model._block.mlp is model.mlp
+        assert not any("_block" in n for n in model.state_dict())
+    for backend in ("fused", "math"):
+        model.backend = backend
+        e0 = model.embed_tokens(x)
+        h, hs = e0, [e0]
+        for block in blocks:
+            h = block(h, e0, backend=backend)
+            hs.append(h)
+        logits, hidden = model(x, return_hidden=True)
+        assert torch.equal(logits, model.readout(h)) and all(torch.equal(a, b) for a, b in zip(hidden, hs))
+    maps = [block(hs[t], e0, backend="math", return_scores=True)[1] for t, block in enumerate(blocks)]
+    assert torch.equal(model.attention_maps(x), torch.stack(maps))
+    twin = copy.deepcopy(model)  # a copy's block holds the copy's layers, not the original's
+    if kind != "untied":
+        assert twin._block.attn is twin.attn and twin._block.attn is not model.attn
+    with torch.no_grad():
+        next(p for n, p in twin.named_parameters() if n.endswith("W_V.weight")).mul_(2.0)
+    assert not torch.equal(twin(x), model(x))
+
+
 KIND_CFGS = [dict(), dict(layernorm=True), dict(mlp=True), dict(layernorm=True, mlp=True, n_heads=2),
              dict(n_heads=4, d_attn=24, d_mlp=40, mlp=True)]
 
@@ -405,3 +439,19 @@ def test_bad_token_ids_and_dtypes_raise():
     ref = model(ok)
     for dtype in (torch.int32, torch.int16, torch.uint8):  # any integer dtype works and agrees
         assert torch.equal(model(ok.to(dtype)), ref)
+
+
+@pytest.mark.parametrize("block", sorted(PARAM_BLOCKS))
+def test_one_block_table_for_shared_and_untied_models(block):
+    """A block names the same parameters in every model: a shared model's own, every layer's in an untied one."""
+    cfg = _cfg(layernorm=True, mlp=True)
+    shared, untied = looped_attn(cfg, 3), untied_attn(cfg, 3)
+    assert block_params(shared, block) == [n for n, _ in shared.named_parameters() if n in PARAM_BLOCKS[block]]
+    assert set(block_params(shared, block)) == set(PARAM_BLOCKS[block])
+    layer_names = [n for n in PARAM_BLOCKS[block] if n.startswith("attn.")]
+    top = [n for n in PARAM_BLOCKS[block] if not n.startswith("attn.")]
+    want = [n for n, _ in untied.named_parameters()
+            if n in top or any(n == f"layers.{l}.{m}" for l in range(3) for m in layer_names)]
+    assert block_params(untied, block) == want and len(want) == len(top) + 3 * len(layer_names)
+    with pytest.raises(ValueError, match="block"):
+        block_params(shared, "mlp")

@@ -50,7 +50,7 @@ def test_arms_are_the_models_they_name():
     run = markov_run("ci")
     cfg, g = run.model, lambda: torch.Generator().manual_seed(7)
     # single and looped are what they were: the shared layer applied 1 or n_loops times
-    for arm, want in [("single", single_attn(cfg, g())), ("looped", looped_attn(cfg, run.n_loops, g()))]:
+    for arm, want in [("single", single_attn(cfg, g())), ("looped", looped_attn(cfg, run.looped_depth, g()))]:
         m = build_arm(arm, run, 7)
         assert m.share_weights and m.n_loops == want.n_loops
         assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), want.state_dict().values()))

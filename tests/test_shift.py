@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals, loops_at_evals, train_step_flops
+from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals, train_step_flops
 from loopvalley.looped.models import ModelConfig, build_model, forward_flops
 from loopvalley.shift.controller import (
     SWITCH_POLICIES,
@@ -23,7 +23,6 @@ from loopvalley.shift.controller import (
     diagonal_dominance,
     flop_ratio_bound,
     gradient_alignment,
-    policy_of,
     policy_settings,
     probe_steps,
     psd_ness,
@@ -32,15 +31,27 @@ from loopvalley.shift.controller import (
     shift_lr,
     shift_trainer,
     switch_criterion,
-    switch_from_snapshot,
     switch_step_of,
-    time_to_reach,
     with_policy,
     wsd_lr,
 )
 from loopvalley.train import TrainConfig, Trainer, next_token_loss
 
 torch.set_num_threads(1)
+
+
+def _policy_of(cfg: ShiftConfig) -> str:
+    """The name of ``cfg``'s switch policy, read back from its fields (the inverse of with_policy)."""
+    if cfg.optimizer_state == "keep":
+        return "keep" if cfg.rewarmup_steps == 0 else "keep+rewarmup"
+    return "reset" if cfg.rewarmup_steps == 0 else "reset+rewarmup"
+
+
+def _loops_at_evals(record) -> list:
+    """The model's loops at each evaluation point, from the record's FlopCounter rows."""
+    steps, loops = record.probe("flops", "n_loops")
+    at = dict(zip(steps.tolist(), loops.tolist()))
+    return [at.get(int(s)) for s in record.eval_step]
 
 
 def _plateau(n_fall=10, n_flat=20, noise=0.0, seed=0):
@@ -119,7 +130,7 @@ def test_each_switch_policy_keeps_weights_and_does_what_it_says(policy):
     theta = [p.detach().clone() for p in model.parameters()]
     opt, lr_before = tr.optimizer, tr.lr_fn
     cfg = with_policy(ShiftConfig(), policy, rewarmup_steps=4)
-    assert policy_of(cfg) == policy and cfg.optimizer_state == policy_settings(policy, 4)["optimizer_state"]
+    assert _policy_of(cfg) == policy and cfg.optimizer_state == policy_settings(policy, 4)["optimizer_state"]
     ShiftController(cfg).switch(tr)
     assert model.n_loops == 3
     assert all(torch.equal(a, b) for a, b in zip(theta, model.parameters()))
@@ -176,7 +187,7 @@ def test_a_shift_run_spends_single_then_looped_flops():
     assert switch_step_of(rec) == 6  # steps 0..5 with one loop, 6..9 with three
     f1, f3 = (train_step_flops(model.cfg, n, 8, 12) for n in (1, 3))
     assert flops_at_evals(rec)[-1] == pytest.approx(6 * f1 + 4 * f3)
-    assert list(loops_at_evals(rec)) == [1, 1, 1, 3, 3, 3]  # the loops of the next step, at evals 0, 2, …, 10
+    assert _loops_at_evals(rec) == [1, 1, 1, 3, 3, 3]  # the loops of the next step, at evals 0, 2, …, 10
 
 
 def test_controller_records_and_replays():
@@ -203,16 +214,6 @@ def test_a_deadline_stops_late_switches_and_on_switch_runs_at_the_switch():
     late = Trainer(_tiny(), data, None, TrainConfig(batch_size=8, max_steps=20, lr=3e-3),
                    probes=[ShiftController(eager, deadline=10)])
     assert switch_step_of(late.run()) is None and late.model.n_loops == 1
-
-
-def test_time_to_reach():
-    from loopvalley.records import RunRecord
-
-    rec = RunRecord(eval_step=[0, 10, 20], wall=[0.0, 1.0, 2.0], eval_acc={"complex": [0.3, 0.5, 0.6]},
-                    eval_loss={"complex": [1, 1, 1]},
-                    probes={"flops": {"step": [0, 10, 20], "flops": [0.0, 5.0, 9.0], "n_loops": [1, 1, 1]}})
-    assert time_to_reach(rec, 0.5) == {"step": 10, "wall": 1.0, "flops": 5.0}
-    assert time_to_reach(rec, 0.7)["wall"] == math.inf
 
 
 def test_theorem3_diagnostics_on_known_matrices():
@@ -265,7 +266,7 @@ def test_theorem3_probe_measures_exactly_on_its_schedule():
         (lambda: ShiftConfig(delta1=-0.1), "delta1"),
         (lambda: ShiftConfig(delta2=-1.0), "delta2"),
         (lambda: ShiftConfig(optimizer_state="drop"), "optimizer_state"),
-        (lambda: ShiftConfig(n_loops=1), "n_loops"),
+        (lambda: ShiftConfig(loops_after_switch=1), "loops_after_switch"),
         (lambda: switch_criterion(_plateau(), 0.01, 0.2, 0), "patience"),
         (lambda: switch_criterion(_plateau(), -1e-3, 0.2, 2), "delta1"),
         (lambda: switch_criterion(_plateau(), 0.01, float("nan"), 2), "delta2"),
@@ -295,13 +296,13 @@ def test_a_switch_from_a_snapshot_repeats_the_direct_run_exactly():
     rec_direct = direct.run()
     single, snaps = _single_with_snapshots(data, tc, [8])
     assert set(snaps.states) == {8}
-    rec = switch_from_snapshot(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig())
+    rec = shift_trainer(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig()).run()
     assert rec.train_loss == rec_direct.train_loss
     assert rec.eval_acc == rec_direct.eval_acc
     assert list(flops_at_evals(rec)) == list(flops_at_evals(rec_direct))
     # the snapshot is left untouched: a second continuation (other policy) starts from the same state
     assert len(snaps.states[8]["record"]["train_loss"]) == 8
-    reset = switch_from_snapshot(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig(optimizer_state="reset"))
+    reset = shift_trainer(snaps.states[8], single.cfg, data, {"x": data[:16]}, tc, ShiftConfig(optimizer_state="reset")).run()
     assert reset.train_loss[:9] == rec.train_loss[:9] and reset.train_loss[9:] != rec.train_loss[9:]
 
 

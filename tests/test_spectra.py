@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from loopvalley.hessian import spectra as sx
+from loopvalley.looped.models import block_params
 
 torch.set_num_threads(1)
 
@@ -90,7 +91,7 @@ def test_lanczos_top_values_are_eigenvalues_and_nodes_never_are():
     assert lz.weights[~lz.converged].sum() == pytest.approx(200 - lz.converged.sum())
     # the old κ refuses a Lanczos estimate (its smallest valley "eigenvalue" would be a node)
     with pytest.raises(ValueError, match="dense spectrum"):
-        sx.kappa_threshold(lz, 1e-3)
+        sx.kappa_eps(lz, 1e-3)
 
 
 def test_lanczos_statistics_on_a_real_attention_hessian():
@@ -101,7 +102,7 @@ def test_lanczos_statistics_on_a_real_attention_hessian():
     cfg = ModelConfig(vocab_size=3, max_len=8, d_model=6, n_heads=1, layernorm=True)
     model = looped_attn(cfg, 3, torch.Generator().manual_seed(0))
     x = torch.randint(0, 3, (16, 8), generator=torch.Generator().manual_seed(1))
-    H = Hessian(model, next_token_loss, x, sx.block_params(model, "attention"))  # float64, n = 144
+    H = Hessian(model, next_token_loss, x, block_params(model, "attention"))  # float64, n = 144
     dense = sx.dense_spectrum(H)
     full = sx.lanczos_spectrum(H, H.n, generator=torch.Generator().manual_seed(0))  # m = n: exact
     # the Krylov space closes early (the null space counts once); every eigenvalue estimate is one
@@ -114,11 +115,11 @@ def test_lanczos_statistics_on_a_real_attention_hessian():
 # -- ε-free valley conditioning ------------------------------------------------------------------------
 
 
-def test_valley_conditioning_closed_form():
+def test_kappa_k_closed_form():
     e = np.concatenate([np.linspace(10, 1, 12), np.zeros(20)])  # λ_1 = 10, λ_10 = 10 − 9·(9/11)
-    assert sx.valley_conditioning(e, k=10) == pytest.approx(10 / (10 - 9 * 9 / 11))
-    assert np.isnan(sx.valley_conditioning(e, k=10, eps=5.0))  # fewer than 10 walls above ε
-    assert sx.kappa_threshold(e, 1e-3) == pytest.approx(10.0)  # no continuum: the old κ is fine here
+    assert sx.kappa_k(e, k=10) == pytest.approx(10 / (10 - 9 * 9 / 11))
+    assert np.isnan(sx.kappa_k(e, k=10, eps=5.0))  # fewer than 10 walls above ε
+    assert sx.kappa_eps(e, 1e-3) == pytest.approx(10.0)  # no continuum: κ_ε is fine here
 
 
 @pytest.fixture(scope="module")
@@ -143,8 +144,8 @@ def recorded_spectrum():
 def test_new_kappa_moves_less_than_10_percent_over_the_eps_sweep(recorded_spectrum):
     sw = sx.kappa_eps_sweep(recorded_spectrum, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3))
     assert sw["change_k"] < 0.10  # κ_k: < 10 % across ε ∈ [1e-4, 1e-3]·λ_max
-    assert sw["change_old"] > 2.0  # the old κ = λ_max / min{λ > ε} moves ×3 or more on the same spectrum
-    assert np.all(sw["kappa_old"] <= 1 / sw["eps_rel"] + 1e-9)  # and it is capped at 1/ε_rel
+    assert sw["change_eps"] > 2.0  # κ_ε = λ_max / min{λ > ε} moves ×3 or more on the same spectrum
+    assert np.all(sw["kappa_eps"] <= 1 / sw["eps_rel"] + 1e-9)  # and it is capped at 1/ε_rel
 
 
 # -- phases in steps -------------------------------------------------------------------------------------
@@ -217,7 +218,7 @@ def test_probe_records_views_on_its_schedule_and_keeps_states():
 
     data = make_markov_data(MarkovConfig(vocab_size=3, seq_len=8), 64, 16, torch.Generator().manual_seed(0))
     model = untied_attn(ModelConfig(vocab_size=3, max_len=8, d_model=4, layernorm=True), 3, torch.Generator().manual_seed(0))
-    assert len(sx.block_params(model, "attention")) == 12 and len(sx.block_params(model, "qk")) == 6
+    assert len(block_params(model, "attention")) == 12 and len(block_params(model, "qk")) == 6
     probe = sx.SpectrumProbe(steps=(0, 5), batches={"heldout": data.test["complex"][:8]}, n_steps=20,
                              views=(("attention", "train"), ("attention", "heldout"), ("qk", "train")), keep_states=True)
     rec = Trainer(model, data.train, None, TrainConfig(max_steps=8, batch_size=16, probe_batch_size=8, eval_every=8),
@@ -231,7 +232,7 @@ def test_probe_records_views_on_its_schedule_and_keeps_states():
     with pytest.raises(ValueError, match="views: batch"):
         sx.SpectrumProbe(steps=(0,), views=(("attention", "heldout"),))
     with pytest.raises(ValueError, match="block"):
-        sx.block_params(model, "mlp")
+        block_params(model, "mlp")
 
 
 # -- a Lanczos run read at fewer steps, and continued to more ------------------------------------------

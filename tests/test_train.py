@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from loopvalley.checkpoint import load_trainer_state, save_checkpoint, trainer_state
-from loopvalley.looped.compute import FlopCounter, flops_at_evals, loops_at_evals
+from loopvalley.looped.compute import FlopCounter, flops_at_evals
 from loopvalley.looped.models import ModelConfig, forward_flops, looped_attn, single_attn
 from loopvalley.parallel import map_seeds
 from loopvalley.train import (
@@ -117,7 +117,8 @@ def test_probe_protocol_and_compute_accounting():
     rec = t.run()
     assert rec.probes["count"]["step"] == [0, 5, 10, 12]  # step 0, every 5, the end
     assert rec.probes["count"]["vec"][1] == [0.0, 5.0, 10.0]
-    assert rec.eval_step == [0, 4, 8, 12] and list(loops_at_evals(rec)) == [3, 3, 1, 1]
+    steps, loops = rec.probe("flops", "n_loops")  # the model's loops at each evaluation point
+    assert rec.eval_step == [0, 4, 8, 12] and [dict(zip(steps.tolist(), loops.tolist()))[s] for s in rec.eval_step] == [3, 3, 1, 1]
     loops = [3] * 5 + [1] * 7  # the probe switches to 1 loop after 5 steps: later steps are priced at 1 loop
     cum = np.cumsum([0] + [3 * forward_flops(MCFG, k, 16, 12) for k in loops])  # closed form, per step
     assert flops_at_evals(rec) == pytest.approx(cum[[0, 4, 8, 12]])

@@ -38,10 +38,3 @@ def jsonable(x, *, strict: bool = True):
             return None
         return "inf" if f > 0 else "-inf"
     return x
-
-
-def as_float(v) -> float:
-    """A JSON value back to a float: ``None`` → nan, ``"inf"``/``"-inf"`` → ±inf."""
-    if v is None:
-        return math.nan
-    return float(v)

@@ -35,11 +35,6 @@ RUN_TIMES_FILE = "run_times.json"  # written by scripts/build_notebooks.sh next 
 _REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"  # a source checkout (editable install)
 
 
-def default_device() -> str:
-    """``$DEVICE`` if set, else ``cuda`` when available, else ``cpu``."""
-    return os.environ.get("DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def seed_everything(seed: int = 0, threads: int | None = None) -> torch.Generator:
     """Seed torch (and numpy), fix the CPU thread count, return one explicit generator.
 

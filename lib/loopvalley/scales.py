@@ -32,12 +32,3 @@ def current_scale(scale: str | None = None) -> str:
         except ImportError:  # pragma: no cover - torch is a hard dependency
             scale = "small"
     return check_choice("scale", scale, SCALES)
-
-
-def by_scale(scale: str | None, **presets):
-    """Pick ``presets[scale]`` (keys ``ci``, ``small``, ``paper``): ``by_scale(s, ci=1, small=3, paper=10)``."""
-    s = current_scale(scale)
-    missing = [k for k in SCALES if k not in presets]
-    if missing:
-        raise ValueError(f"presets missing scales {missing}")
-    return presets[s]

@@ -30,9 +30,9 @@ import torch.nn.functional as F
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
 from loopvalley.records import RunRecord
+from loopvalley.schedule import SCHEDULES, lr_multiplier, n_decay_steps
 
 OPTIMIZERS = ("adamw", "sgd")
-SCHEDULES = ("constant", "warmup_constant", "cosine", "wsd")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -145,7 +145,9 @@ def next_token_metrics(model, tokens: torch.Tensor) -> tuple[float, float]:
 
 
 def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
-    """The learning rate η_k of ``cfg.schedule`` at step k (0-based) of ``total_steps``.
+    """The learning rate η_k of ``cfg.schedule`` at step k (0-based) of ``total_steps``: the shared
+    schedule :func:`loopvalley.schedule.lr_multiplier` with η = ``cfg.lr``, W = ``cfg.warmup_steps``,
+    m = ``cfg.min_lr_frac`` and, for ``wsd``, a decay over the last D = round(``decay_frac`` · S) steps.
 
     - constant:        η_k = η
     - warmup_constant: η_k = η · min(1, (k+1)/W)
@@ -154,21 +156,8 @@ def lr_at(step: int, cfg: TrainConfig, total_steps: int) -> float:
 
     Introduced in notebooks/04_single_vs_looped.
     """
-    eta, W, m = cfg.lr, cfg.warmup_steps, cfg.min_lr_frac
-    if cfg.schedule == "constant":
-        return eta
-    if W > 0 and step < W:
-        return eta * (step + 1) / W  # η (k+1)/W
-    if cfg.schedule == "warmup_constant":
-        return eta
-    if cfg.schedule == "cosine":
-        p = (step - W) / max(1, total_steps - W - 1)  # progress in [0, 1]
-        return eta * (m + (1 - m) * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
-    n_decay = int(round(cfg.decay_frac * total_steps))  # wsd: stable, then linear to m·η
-    start = total_steps - n_decay
-    if step < start or n_decay == 0:
-        return eta
-    return eta * (1 - (1 - m) * (step - start + 1) / n_decay)  # progress in (0, 1]
+    return lr_multiplier(step, cfg.schedule, total_steps, cfg.warmup_steps,
+                         n_decay_steps(total_steps, cfg.decay_frac), cfg.min_lr_frac, peak=cfg.lr)
 
 
 def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

@@ -14,7 +14,7 @@
        κ_k = λ_1 / λ_k,   λ_1 ≥ λ_2 ≥ … the eigenvalues in descending order,
 
    NaN when λ_k ≤ 0 (fewer than k positive eigenvalues: there are not k valley walls); checked by
-   :func:`check_kappa_k` against :func:`loopvalley.hessian.spectra.valley_conditioning`. The usual mistakes:
+   :func:`check_kappa_k` against :func:`loopvalley.hessian.spectra.kappa_k`. The usual mistakes:
    ascending order, λ_{k+1} (an off-by-one index), ordering by |λ| (a large negative eigenvalue is not a
    wall), the old κ = λ_max / min{λ > 0}, a negative or infinite κ where NaN is due.
 
@@ -139,11 +139,11 @@ def check_effective_rank(fn: Callable) -> Callable:
 
 def kappa_k_reference(eigs, k: int) -> float:
     """κ_k = λ_1 / λ_k over the eigenvalues ``eigs`` in descending order, NaN when λ_k ≤ 0:
-    :func:`loopvalley.hessian.spectra.valley_conditioning` (``eps = 0``).
+    :func:`loopvalley.hessian.spectra.kappa_k` (``eps = 0``).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
-    return _sx.valley_conditioning(_sx.spectrum_of(eigs), int(k))
+    return _sx.kappa_k(_sx.spectrum_of(eigs), int(k))
 
 
 _KAPPA_CASES = [

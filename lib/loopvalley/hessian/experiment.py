@@ -293,7 +293,7 @@ def statistic_series(record, view: str = MAIN) -> tuple[np.ndarray, dict]:
     steps, sps = sx.record_spectra(record, view)
     fam = [sx.family(sp) for sp in sps]
     out = {k: np.array([f[k] for f in fam]) for k in fam[0]}
-    out["kappa"] = np.array([sx.valley_conditioning(sp) for sp in sps])
+    out["kappa"] = np.array([sx.kappa_k(sp) for sp in sps])
     out["n"] = np.array([sp.n for sp in sps], float)
     return steps, out
 
@@ -544,8 +544,8 @@ def claim_h1(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
              "diversification": f"Diversification: log(x_peak / x_min) − {PHASE_LOG:g}, family median",
              "stabilization": f"Stabilization: {PHASE_LOG:g} − log(max/min) in the converged part, family median"}
     windows = [{ph: {k: p[MAIN]["phases"]["looped"][k][ph]["window"] for k in sx.STATISTICS} for ph in parts} for p in per]
-    sentence = (f"The paper says Looped-Attn's Hessian spectrum goes through collapse, diversification and stabilization; "
-                f"we measured family-median margins of " + ", ".join(
+    sentence = ("The paper says Looped-Attn's Hessian spectrum goes through collapse, diversification and stabilization; "
+                "we measured family-median margins of " + ", ".join(
                     _part_text(ph, f["median"][ph]) for ph in parts)
                 + f" (log units, {len(seeds)} seeds, verdict {f['family']['verdict']}); statistics agreeing with that "
                 f"verdict: {_names(f['agree'])}; held-out batch: {fam[HELDOUT]['family']['verdict']}, W_Q/W_K block: "

@@ -32,20 +32,11 @@ import torch
 from torch.func import functional_call, grad, jvp
 
 from loopvalley._validate import check_choice, check_int, check_positive
+from loopvalley.looped.models import PARAM_BLOCKS, block_params
 
 # ----------------------------------------------------------------------------------------------
 # Parameter blocks
 
-# Short names for the parameter blocks of :class:`loopvalley.looped.models.LoopedAttn`.
-PARAM_BLOCKS = {
-    "W_Q": ("attn.W_Q.weight",),
-    "W_K": ("attn.W_K.weight",),
-    "W_V": ("attn.W_V.weight",),
-    "W_O": ("attn.W_O.weight",),
-    "attention": ("attn.W_Q.weight", "attn.W_K.weight", "attn.W_V.weight", "attn.W_O.weight"),
-    "output": ("readout.weight",),
-    "embedding": ("embed.weight", "pos"),
-}
 HVP_METHODS = ("reverse", "forward")
 # Hessian.dense batches products only for batches of at most this many elements (tokens): above it,
 # one product per backward pass is faster on CPU (benchmarks/hessian_dense_speed.py).
@@ -56,8 +47,9 @@ WHICH = ("LA", "SA", "LM")
 def select_params(model: torch.nn.Module, params=None) -> list[str]:
     """Names of the trainable parameters a Hessian is taken over, in the model's order.
 
-    ``params``: ``None`` (all), or a name / list of names, each a block of :data:`PARAM_BLOCKS`
-    (``"W_Q"``, ``"attention"``, ``"output"`` ...) or an exact parameter name (``"attn.W_K.weight"``).
+    ``params``: ``None`` (all), or a name / list of names, each a block of
+    :data:`loopvalley.looped.models.PARAM_BLOCKS` (``"W_Q"``, ``"attention"``, ``"output"`` ...; on an
+    untied model, every layer's) or an exact parameter name (``"attn.W_K.weight"``).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -68,9 +60,13 @@ def select_params(model: torch.nn.Module, params=None) -> list[str]:
         wanted = [params] if isinstance(params, str) else list(params)
         chosen = set()
         for w in wanted:
-            names = PARAM_BLOCKS.get(w, (w,))
-            unknown = [n for n in names if n not in trainable]
-            if unknown:
+            names = [w] if w in trainable else None
+            if names is None and w in PARAM_BLOCKS:
+                try:
+                    names = block_params(model, w)
+                except ValueError:
+                    names = None
+            if names is None:
                 raise ValueError(
                     f"params: {w!r} is not a block ({', '.join(PARAM_BLOCKS)}) or a trainable "
                     f"parameter ({', '.join(trainable)})"

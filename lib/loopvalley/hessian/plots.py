@@ -29,7 +29,7 @@ STAT_LABELS = {
     "effective_rank": "effective rank exp(S)", "participation": "participation ratio",
     "outliers": f"# λ > {sx.OUTLIER_FRAC:g}·λ_max", "positive_rank": "exp(entropy of λ₊)",
     "steep_count": f"# |λ| ≥ {sx.TAU_REL:g}·λ_max", "negative_mass": "negative mass share",
-    "kappa": f"κ = λ₁/λ_{sx.KAPPA_K}", "lambda_max": "λ_max",
+    "kappa": f"κ_k = λ₁/λ_{sx.KAPPA_K}", "lambda_max": "λ_max",
 }
 
 
@@ -195,18 +195,18 @@ def plot_family_over_training(series: Mapping, windows: Mapping | None = None, s
 
 
 def plot_kappa_sweep(sweep: Mapping):
-    """The old κ(H_valley) = λ_max / min{λ > ε} and the ε-free κ_k = λ_1/λ_k over ε/λ_max, on one
-    dense spectrum (:func:`loopvalley.hessian.spectra.kappa_eps_sweep`), with the 1/ε ceiling of the old one.
+    """The old κ_ε = λ_max / min{λ > ε} and the ε-free κ_k = λ_1/λ_k over ε/λ_max, on one dense
+    spectrum (:func:`loopvalley.hessian.spectra.kappa_eps_sweep`), with the 1/ε ceiling of κ_ε.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     e = np.asarray(sweep["eps_rel"], float)
     fig, ax = plt.subplots(figsize=(6.8, 3.6))
-    ax.loglog(e, sweep["kappa_old"], "o-", color="#D55E00",
-              label=f"old κ = λ_max / min{{λ > ε}} (changes ×{1 + sweep['change_old']:.3g})")
+    ax.loglog(e, sweep["kappa_eps"], "o-", color="#D55E00",
+              label=f"old κ_ε = λ_max / min{{λ > ε}} (changes ×{1 + sweep['change_eps']:.3g})")
     ax.loglog(e, sweep["kappa_k"], "s-", color="#0072B2",
               label=f"κ_k = λ₁/λ_{sx.KAPPA_K} (changes {100 * sweep['change_k']:.2g} %)")
-    ax.loglog(e, 1 / e, ":", color="0.4", label="1/ε ceiling of the old κ")
+    ax.loglog(e, 1 / e, ":", color="0.4", label="1/ε ceiling of κ_ε")
     ax.set(xlabel="ε / λ_max", ylabel="valley conditioning κ", title="κ against the river threshold ε")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -25,9 +25,9 @@ curvature), which is the direction of a diversification and the opposite of a co
 (``steep_count`` is the complement of "the fraction of |λ| below τ", written as a count so that a
 collapse onto a few outliers lowers it like the others.)
 
-**Valley conditioning without ε** (:func:`valley_conditioning`): κ_k = λ_1 / λ_k, the ratio of the
+**Valley conditioning without ε** (:func:`kappa_k`): κ_k = λ_1 / λ_k, the ratio of the
 largest eigenvalue to the k-th largest (k = :data:`KAPPA_K`), a fixed number of valley walls instead
-of every eigenvalue above a threshold ε. The old κ(H_valley) = λ_max / min{λ > ε} sits at ε when a
+of every eigenvalue above a threshold ε. The old κ_ε = λ_max / min{λ > ε} (:func:`kappa_eps`) sits at ε when a
 continuum of eigenvalues reaches down to zero (so κ ≈ 1/ε_rel); κ_k does not involve ε at all, and a
 threshold ε only matters if fewer than k eigenvalues exceed it (:func:`kappa_eps_sweep` shows both).
 
@@ -50,6 +50,7 @@ import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
 from loopvalley.hessian.operator import Hessian, _eigh_small, _tridiag
+from loopvalley.looped.models import PARAM_BLOCKS, block_params
 
 OUTLIER_FRAC = 0.1  # an outlier: λ > 0.1 · λ_max
 TAU_REL = 0.05  # "steep": |λ| ≥ τ, τ = 0.05 · λ_max (resolvable by a 60-step Lanczos quadrature)
@@ -365,7 +366,7 @@ def family(sp, outlier_frac: float = OUTLIER_FRAC, tau_rel: float = TAU_REL) -> 
 # Valley conditioning
 
 
-def valley_conditioning(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
+def kappa_k(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
     """κ_k = λ_1 / λ_k: the largest eigenvalue over the k-th largest, among the valley eigenvalues
     λ > ``eps`` (NaN when fewer than k exceed ``eps`` or have converged).
 
@@ -382,15 +383,15 @@ def valley_conditioning(sp, k: int = KAPPA_K, eps: float = 0.0) -> float:
     return float(top[0] / top[-1])  # κ_k = λ_1 / λ_k
 
 
-def kappa_threshold(sp, eps_rel: float) -> float:
-    """The old κ(H_valley) = λ_max / min{λ > ε}, ε = eps_rel · λ_max (dense spectra only), kept to
+def kappa_eps(sp, eps_rel: float) -> float:
+    """κ_ε = λ_max / min{λ > ε}, the old κ(H_valley), ε = eps_rel · λ_max (dense spectra only), kept to
     show that it measures ε: in a spectrum with a continuum near 0 it is ≈ 1/eps_rel.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     sp = _check(sp)
     if sp.method != "dense":
-        raise ValueError("kappa_threshold needs a dense spectrum (the smallest valley eigenvalue of a Lanczos "
+        raise ValueError("kappa_eps needs a dense spectrum (the smallest valley eigenvalue of a Lanczos "
                          "estimate is a quadrature node, not an eigenvalue)")
     check_range("eps_rel", eps_rel, 0.0, 1.0, lo_open=True, hi_open=True)
     v = sp.values[sp.values > eps_rel * sp.lambda_max]
@@ -398,17 +399,17 @@ def kappa_threshold(sp, eps_rel: float) -> float:
 
 
 def kappa_eps_sweep(sp, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3), k: int = KAPPA_K) -> dict:
-    """The old κ and κ_k at each ε/λ_max in ``eps_rels`` on one (dense) spectrum, and each one's
-    relative change across the sweep, (max − min) / min.
+    """κ_ε (:func:`kappa_eps`) and κ_k (:func:`kappa_k`) at each ε/λ_max in ``eps_rels`` on one (dense)
+    spectrum, and each one's relative change across the sweep, (max − min) / min.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     sp = _check(sp)
     eps_rels = np.asarray(eps_rels, float)
-    old = np.array([kappa_threshold(sp, e) for e in eps_rels])
-    new = np.array([valley_conditioning(sp, k, e * sp.lambda_max) for e in eps_rels])
+    by_eps = np.array([kappa_eps(sp, e) for e in eps_rels])
+    by_k = np.array([kappa_k(sp, k, e * sp.lambda_max) for e in eps_rels])
     change = lambda a: float((np.nanmax(a) - np.nanmin(a)) / np.nanmin(a)) if np.isfinite(a).any() else float("nan")  # noqa: E731
-    return {"eps_rel": eps_rels, "kappa_old": old, "kappa_k": new, "change_old": change(old), "change_k": change(new)}
+    return {"eps_rel": eps_rels, "kappa_eps": by_eps, "kappa_k": by_k, "change_eps": change(by_eps), "change_k": change(by_k)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -518,26 +519,6 @@ def converged_step(steps, acc, tol: float = 0.5, frac: float = 0.2, smooth: int 
 # ----------------------------------------------------------------------------------------------
 # Tracking spectra during training
 
-BLOCKS = {  # parameter blocks by the layer-local name they end with (shared and untied models alike)
-    "attention": ("W_Q.weight", "W_K.weight", "W_V.weight", "W_O.weight"),
-    "qk": ("W_Q.weight", "W_K.weight"),
-}
-
-
-def block_params(model: torch.nn.Module, block: str) -> list[str]:
-    """The trainable parameter names of ``block`` (:data:`BLOCKS`) in ``model``: ``attn.W_Q.weight`` …
-    for a shared-weight model, ``layers.{l}.attn.W_Q.weight`` … (every layer) for an untied one.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    check_choice("block", block, tuple(BLOCKS))
-    ends = BLOCKS[block]
-    names = [n for n, p in model.named_parameters() if p.requires_grad and n.endswith(ends) and ".attn." in f".{n}"]
-    if not names:
-        raise ValueError(f"block {block!r}: the model has no parameter ending in {ends}")
-    return names
-
-
 @dataclass
 class SpectrumProbe:
     """A trainer probe that records Hessian spectra (:class:`Spectrum` rows) at the steps of a
@@ -577,7 +558,7 @@ class SpectrumProbe:
         check_int("n_steps", self.n_steps, 2)
         check_int("dense_chunk", self.dense_chunk, 1)
         for block, batch in self.views:
-            check_choice("block", block, tuple(BLOCKS))
+            check_choice("block", block, tuple(PARAM_BLOCKS))
             if batch != "train" and batch not in self.batches:
                 raise ValueError(f"views: batch {batch!r} is neither 'train' nor one of batches ({', '.join(self.batches)})")
         self.every = 1

@@ -49,7 +49,7 @@ def build_arm(arm: str, run, seed: int) -> torch.nn.Module:
 
 def arm_config(arm: str, run) -> ModelConfig:
     """The :class:`loopvalley.looped.models.ModelConfig` of ``arm``: ``single`` = 1 loop, ``looped`` =
-    ``run.n_loops`` loops (shared weights); ``untied-L`` = L distinct layers; ``wide-single`` = one
+    ``run.looped_depth`` loops (shared weights); ``untied-L`` = L distinct layers; ``wide-single`` = one
     layer with 3× the heads (same head width) and 3× the MLP width (Untied-3's parameters).
 
     Introduced in notebooks/09_recursion_or_depth.
@@ -58,7 +58,7 @@ def arm_config(arm: str, run) -> ModelConfig:
     if arm in CONTROL_ARMS:
         kind, depth = CONTROL_ARMS[arm]
         return variant_config(run.model, kind, depth)
-    loops = 1 if arm == "single" else run.n_loops
+    loops = 1 if arm == "single" else run.looped_depth
     return replace(run.model, n_loops=loops)
 
 

@@ -91,13 +91,6 @@ def flops_at_evals(record) -> np.ndarray:
     return np.asarray([at.get(int(s), np.nan) for s in record.eval_step])
 
 
-def loops_at_evals(record) -> np.ndarray:
-    """The model's loops at each evaluation point of ``record`` (from its ``flops`` probe)."""
-    steps, loops = record.probe("flops", "n_loops")
-    at = dict(zip(steps.tolist(), loops.tolist()))
-    return np.asarray([at.get(int(s), np.nan) for s in record.eval_step])
-
-
 def cost_ratio(model_cfg, batch: int, length: int, n_loops: int = 3) -> dict:
     """FLOPs of Looped- vs Single-Attn: ``{"ratio", "readout_share", "ideal"}`` where
     F(n) = n·P + R (P per loop, R the readout), ratio = F(n)/F(1) = n − (n−1)·R/F(1).

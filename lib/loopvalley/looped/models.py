@@ -23,6 +23,8 @@ Parameter names. Shared models: ``embed.weight``, ``pos``, ``attn.W_Q.weight`` �
 ``readout.weight`` — unchanged, so SHIFT, the Theorem-3 probes and the Hessian blocks keep working.
 Untied models prefix the same names with the layer: ``layers.{l}.attn.W_Q.weight``,
 ``layers.{l}.ln_attn.weight``, ``layers.{l}.mlp.1.weight`` … (``l = 0..L-1``); they have no ``model.attn``.
+The named groups of parameters (``"attention"``, ``"qk"``, ``"W_Q"``, ``"output"`` …) are one table,
+:data:`PARAM_BLOCKS`, read through :func:`block_params` by every user (the Hessians, the spectra).
 
 Attention is either causal softmax attention, softmax(Q Kᵀ/√d_h + M) V, or the theory's causal
 linear attention, (Q Kᵀ ⊙ M) V / (i+1) (paper-notes §2.2: no softmax, normalised by the number of
@@ -190,8 +192,13 @@ def _mlp(cfg: ModelConfig) -> nn.Module | None:
 
 
 class LoopBlock(nn.Module):
-    """One layer of an untied stack: its own attention, pre-LN and MLP, under the same attribute
-    names (``attn``, ``ln_attn``, ``mlp``) that a shared-weight model holds at its top level.
+    """The loop body: one attention layer with its pre-LN and optional MLP,
+
+        E_{t+1} = E_t + Attn(LN(E_t)) [+ MLP] [+ E_0 if input injection].
+
+    Looped-Attn applies one block ``n_loops`` times; Untied-Attn applies L blocks (``model.layers[l]``),
+    one after another. A shared-weight model keeps its block's ``attn``, ``ln_attn`` and ``mlp`` at its
+    own top level (parameter names ``attn.W_Q.weight`` …); an untied one under ``layers.{l}.``.
 
     Introduced in notebooks/04_single_vs_looped.
     """
@@ -201,12 +208,25 @@ class LoopBlock(nn.Module):
         self.attn = AttnLayer(cfg)
         self.ln_attn = _layernorm(cfg)
         self.mlp = _mlp(cfg)
+        self.input_injection = cfg.input_injection
+
+    def forward(self, h: torch.Tensor, e0: torch.Tensor, backend: str = "fused", return_scores: bool = False):
+        """E_t (B, T, d) → E_{t+1} (B, T, d); with ``return_scores`` also this step's attention map
+        (B, H, T, T), on the explicit path."""
+        a = self.attn(self.ln_attn(h), backend=backend, return_scores=return_scores)
+        out, scores = a if return_scores else (a, None)
+        h = h + out  # E ← E + Attn(LN(E))
+        if self.mlp is not None:
+            h = h + self.mlp(h)  # E ← E + MLP(E) (the MLP holds its own pre-LN)
+        if self.input_injection:
+            h = h + e0  # E ← E + E_0
+        return (h, scores) if return_scores else h
 
 
 class LoopedAttn(nn.Module):
-    """Embedding → attention layer(s) applied ``n_loops`` times → readout.
+    """Embedding → :class:`LoopBlock` applied ``n_loops`` times → readout.
 
-    ``cfg.share_weights=True`` (Single/Looped-Attn): one layer, ``model.attn``, reused every loop;
+    ``cfg.share_weights=True`` (Single/Looped-Attn): one block (its layer ``model.attn``) reused every loop;
     ``n_loops`` is a plain attribute — set it to switch between Single-Attn (1) and Looped-Attn (3)
     without touching a parameter. ``cfg.share_weights=False`` (Untied-Attn): ``model.layers[l]``
     (a :class:`LoopBlock`) is applied at step l; the depth L = ``cfg.n_loops`` is fixed.
@@ -224,9 +244,11 @@ class LoopedAttn(nn.Module):
         self.embed = nn.Embedding(V, d)
         self.pos = nn.Parameter(torch.zeros(cfg.max_len, d))
         if cfg.share_weights:
-            self.attn = AttnLayer(cfg)
-            self.ln_attn = _layernorm(cfg)
-            self.mlp = _mlp(cfg)
+            block = LoopBlock(cfg)
+            # the one block's layers sit at the top level (parameter names attn.W_Q.weight …); the block
+            # itself is held unregistered, so checkpoints name each tensor once
+            self.attn, self.ln_attn, self.mlp = block.attn, block.ln_attn, block.mlp
+            self.__dict__["_block"] = block
         else:
             self.layers = nn.ModuleList(LoopBlock(cfg) for _ in range(cfg.n_loops))  # l = 0..L-1
         self.readout = nn.Linear(d, V, bias=False)
@@ -292,11 +314,11 @@ class LoopedAttn(nn.Module):
             )
         return value
 
-    def _stack(self, loops: int) -> list:
-        """(Attn_t, LN_t, MLP_t) for t = 0..loops-1: the one shared layer repeated, or the L layers."""
+    def _blocks(self, loops: int) -> list:
+        """The blocks applied at steps t = 0..loops-1: the one shared block repeated, or the L layers."""
         if self.cfg.share_weights:
-            return [(self.attn, self.ln_attn, self.mlp)] * loops
-        return [(b.attn, b.ln_attn, b.mlp) for b in self.layers]
+            return [self._block] * loops
+        return list(self.layers)
 
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         """E_0 = embed(x) + pos: (B, T) integer ids in [0, vocab_size) → (B, T, d).
@@ -323,20 +345,24 @@ class LoopedAttn(nn.Module):
                 raise ValueError(f"tokens must be ids in [0, {V}) (vocab_size={V}), got ids in [{lo}, {hi}]")
         return self.embed(tokens) + self.pos[:T]  # (B, T, d)
 
-    def forward(self, tokens: torch.Tensor, n_loops: int | None = None, return_hidden: bool = False):
+    def _run(self, tokens: torch.Tensor, n_loops: int | None, keep_maps: bool):
+        """E_0 → E_1 → … → E_n through the blocks: the hidden states [E_0, …, E_n] and, with
+        ``keep_maps``, the attention map of every step (computed on the explicit path)."""
         loops = self.n_loops if n_loops is None else self._check_loops(n_loops)
         e0 = self.embed_tokens(tokens)  # (B, T, d)
-        h = e0
-        hidden = [h]
-        for attn, ln, mlp in self._stack(loops):
-            # E_{t+1} = E_t + Attn_t(LN_t(E_t))  (+ MLP_t, + E_0 with input injection)
-            h = h + attn(ln(h), backend=self.backend)
-            if mlp is not None:
-                h = h + mlp(h)
-            if self.cfg.input_injection:
-                h = h + e0
+        hidden, maps = [e0], []
+        for block in self._blocks(loops):
+            if keep_maps:
+                h, a = block(hidden[-1], e0, backend="math", return_scores=True)
+                maps.append(a)
+            else:
+                h = block(hidden[-1], e0, backend=self.backend)
             hidden.append(h)
-        logits = self.readout(h)  # (B, T, V)
+        return hidden, maps
+
+    def forward(self, tokens: torch.Tensor, n_loops: int | None = None, return_hidden: bool = False):
+        hidden, _ = self._run(tokens, n_loops, keep_maps=False)
+        logits = self.readout(hidden[-1])  # logits = W_out E_n: (B, T, V)
         return (logits, hidden) if return_hidden else logits
 
     @torch.no_grad()
@@ -347,18 +373,39 @@ class LoopedAttn(nn.Module):
 
         Introduced in notebooks/04_single_vs_looped.
         """
-        loops = self.n_loops if n_loops is None else self._check_loops(n_loops)
-        e0 = self.embed_tokens(tokens)
-        h, maps = e0, []
-        for attn, ln, mlp in self._stack(loops):
-            out, a = attn(ln(h), backend="math", return_scores=True)
-            maps.append(a)
-            h = h + out
-            if mlp is not None:
-                h = h + mlp(h)
-            if self.cfg.input_injection:
-                h = h + e0
+        _, maps = self._run(tokens, n_loops, keep_maps=True)
         return torch.stack(maps)  # (n_loops, B, H, T, T)
+
+
+# The parameter blocks, by the names a shared-weight model gives them. An untied model holds a layer's
+# parameters under the same names prefixed ``layers.{l}.``: a layer's block there is every layer's.
+PARAM_BLOCKS = {
+    "W_Q": ("attn.W_Q.weight",),
+    "W_K": ("attn.W_K.weight",),
+    "W_V": ("attn.W_V.weight",),
+    "W_O": ("attn.W_O.weight",),
+    "attention": ("attn.W_Q.weight", "attn.W_K.weight", "attn.W_V.weight", "attn.W_O.weight"),
+    "qk": ("attn.W_Q.weight", "attn.W_K.weight"),
+    "output": ("readout.weight",),
+    "embedding": ("embed.weight", "pos"),
+}
+
+
+def block_params(model: nn.Module, block: str) -> list[str]:
+    """The trainable parameter names of ``block`` (:data:`PARAM_BLOCKS`) in ``model``, in the model's
+    order: ``attn.W_Q.weight`` … for a shared-weight model, ``layers.{l}.attn.W_Q.weight`` … for every
+    layer l of an untied one (``"attention"`` is then every layer's W_Q, W_K, W_V, W_O).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    check_choice("block", block, tuple(PARAM_BLOCKS))
+    names = PARAM_BLOCKS[block]
+    # a name n is in the block when n, or n less its "layers.{l}." prefix, is one of the block's names
+    chosen = [n for n, p in model.named_parameters()
+              if p.requires_grad and (n in names or (n.startswith("layers.") and n.split(".", 2)[-1] in names))]
+    if not chosen:
+        raise ValueError(f"block {block!r}: the model has no trainable parameter named {', '.join(names)}")
+    return chosen
 
 
 def build_model(cfg: ModelConfig, generator: torch.Generator | None = None) -> LoopedAttn:

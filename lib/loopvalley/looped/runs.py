@@ -41,12 +41,13 @@ class DataConfig:
 
 @dataclass
 class MarkovRun:
-    """One run on the Markov language: data, model (``n_loops`` is set per architecture), training."""
+    """One run on the Markov language: data, model (its ``n_loops`` is set per architecture, see
+    :func:`loopvalley.looped.arms.arm_config`), training, and the Looped arm's depth."""
 
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
-    n_loops: int = 3  # Looped-Attn's loops (paper: 3)
+    looped_depth: int = 3  # Looped-Attn's loops (paper: 3); SHIFT switches to it
 
     def capped(self, max_steps: int | None) -> "MarkovRun":
         """The same run compressed to at most ``max_steps`` steps: the evaluation cadence shrinks by

@@ -79,7 +79,7 @@ def run_variant(n_loops: int = 3, d_model: int | None = None, seeds: Sequence[in
     Introduced in notebooks/04_single_vs_looped.
     """
     run = config(scale).run
-    run = replace(run, model=replace(run.model, d_model=d_model or run.model.d_model), n_loops=n_loops)
+    run = replace(run, model=replace(run.model, d_model=d_model or run.model.d_model), looped_depth=n_loops)
     return [r.records for r in run_seeds(seeds, run, workers=1)]
 
 

@@ -26,7 +26,7 @@ def scale_checks(smoke: dict, scale: str) -> list[Claim]:
 
     Introduced in notebooks/06_full_gpu_training.
     """
-    s, l = smoke["single"], smoke["looped"]
+    l = smoke["looped"]
     cfg = ModelConfig(**l.meta["model_cfg"])
     n = int(cfg.n_loops)
     per_step = {k: flops_at_evals(r)[-1] / max(1, len(r.train_step)) for k, r in smoke.items()}

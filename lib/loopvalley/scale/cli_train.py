@@ -188,7 +188,7 @@ def _summary_line(p, trainer) -> str:
     world = f", {trainer.world_size} processes" if trainer.world_size > 1 else ""
     return (f"{p.model_name} @ {p.scale}: {trainer.total_steps} steps × batch {trainer.batch_size} × T "
             f"{p.data.markov.seq_len}, d_model {p.model.d_model}, loops {p.model.n_loops}"
-            f"{' → ' + str(p.n_loops) if p.model_name == 'shift' else ''}; device {trainer.device}, "
+            f"{' → ' + str(p.shift.loops_after_switch) if p.model_name == 'shift' else ''}; device {trainer.device}, "
             f"amp {trainer.amp}, {'compiled' if trainer.compiled else 'eager'}{world}")
 
 

@@ -52,7 +52,9 @@ class RuntimeConfig:
 
 @dataclass
 class Preset:
-    """Everything one ``train`` run needs. ``model.n_loops`` is the loops the run starts with."""
+    """Everything one ``train`` run needs. The depths derive from ``run.looped_depth`` (here, once):
+    ``model.n_loops``, the loops the run starts with, is that depth for Looped-Attn and 1 for
+    Single-Attn and SHIFT, and SHIFT switches to ``shift.loops_after_switch`` = that depth."""
 
     model_name: str  # "single", "looped" or "shift"
     scale: str  # ci | small | paper
@@ -62,7 +64,10 @@ class Preset:
 
     def __post_init__(self):
         check_choice("model", self.model_name, MODELS)
-        check_int("n_loops", self.run.n_loops, 2)
+        depth = check_int("looped_depth", self.run.looped_depth, 2)
+        self.run = replace(self.run, model=replace(self.run.model, n_loops=depth if self.model_name == "looped" else 1))
+        if self.shift is not None:
+            self.shift = replace(self.shift, loops_after_switch=depth)
 
     @property
     def model(self) -> ModelConfig:
@@ -77,13 +82,13 @@ class Preset:
         return self.run.train
 
     @property
-    def n_loops(self) -> int:
-        return self.run.n_loops
+    def looped_depth(self) -> int:
+        return self.run.looped_depth
 
     def to_dict(self) -> dict:
         d = {"model_name": self.model_name, "scale": self.scale, "model": self.model.to_dict(),
              "data": {**asdict(self.data), "markov": self.data.markov.to_dict()}, "train": self.train.to_dict(),
-             "n_loops": self.n_loops, "shift": None if self.shift is None else asdict(self.shift),
+             "looped_depth": self.looped_depth, "shift": None if self.shift is None else asdict(self.shift),
              "runtime": asdict(self.runtime)}
         return json.loads(json.dumps(d, default=str))
 
@@ -103,9 +108,7 @@ def preset(model: str = "looped", scale: str | None = None) -> Preset:
     """
     check_choice("model", model, MODELS)
     s = current_scale(scale)
-    run = markov_run(s)
-    run = replace(run, model=replace(run.model, n_loops=run.n_loops if model == "looped" else 1))
-    return Preset(model, s, run, shift=ShiftConfig(n_loops=run.n_loops) if model == "shift" else None)
+    return Preset(model, s, markov_run(s), shift=ShiftConfig() if model == "shift" else None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ class Field:
 
 
 _SKIP = {"model": {"vocab_size", "max_len", "n_loops"}, "markov": {"vocab_size", "seq_len"}, "data": {"markov"},
-         "train": {"max_steps"}, "shift": {"n_loops"}, "runtime": set()}
+         "train": {"max_steps"}, "shift": {"loops_after_switch"}, "runtime": set()}  # derived or coupled
 
 
 def _kind(f) -> str:
@@ -149,7 +152,8 @@ def _kind(f) -> str:
 def override_fields() -> dict:
     """``{name: Field}`` for every overridable field of every config, plus four aliases that keep
     coupled fields together: ``--steps`` (``TrainConfig.max_steps``), ``--vocab-size`` and
-    ``--seq-len`` (the language's and the model's) and ``--n-loops``.
+    ``--seq-len`` (the language's and the model's) and ``--looped-depth`` (``MarkovRun.looped_depth``:
+    Looped-Attn's loops, SHIFT's loops after the switch; ``--n-loops`` is its former name).
 
     Introduced in notebooks/06_full_gpu_training.
     """
@@ -161,9 +165,10 @@ def override_fields() -> dict:
                             help="V: token types of the language and the model"),
         "seq_len": Field("seq_len", (("markov", "seq_len"), ("model", "max_len")), "int",
                          help="T: tokens per sequence (also the model's max_len)"),
-        "n_loops": Field("n_loops", (("run", "n_loops"),), "int", only_for=("looped", "shift"),
-                         help="Looped-Attn's loops (SHIFT: loops after the switch); paper: 3"),
+        "looped_depth": Field("looped_depth", (("run", "looped_depth"),), "int", only_for=("looped", "shift"),
+                              help="Looped-Attn's loops (SHIFT: loops after the switch); paper: 3"),
     }
+    out["n_loops"] = replace(out["looped_depth"], name="n_loops", help="the former name of --looped-depth")
     for sec, cls in sections.items():
         for f in fields(cls):
             if f.name in _SKIP.get(sec, ()) or f.name in out:
@@ -213,23 +218,23 @@ def apply_overrides(p: Preset, overrides: dict) -> Preset:
             opt = next((f.option for f in table.values() if (section, names[0]) in f.targets), "--" + names[0])
             raise FieldError(opt, str(e)) from e
 
-    n_loops = per["run"].get("n_loops", p.n_loops)
+    depth = per["run"].get("looped_depth", p.looped_depth)
     try:
-        check_int("n_loops", n_loops, 2)
+        check_int("looped_depth", depth, 2)
     except ValueError as e:
-        raise FieldError("--n-loops", str(e)) from e
-    model = rebuilt("model", p.model, {"n_loops": n_loops} if p.model_name == "looped" else None)
+        raise FieldError(table["n_loops" if "n_loops" in overrides else "looped_depth"].option, str(e)) from e
+    model = rebuilt("model", p.model)
     data = rebuilt("data", replace(p.data, markov=rebuilt("markov", p.data.markov)))
-    run = replace(p.run, model=model, data=data, train=rebuilt("train", p.train), n_loops=n_loops)
-    shift = rebuilt("shift", p.shift, {"n_loops": n_loops}) if p.model_name == "shift" else p.shift
-    return replace(p, run=run, shift=shift, runtime=rebuilt("runtime", p.runtime))
+    run = replace(p.run, model=model, data=data, train=rebuilt("train", p.train), looped_depth=depth)
+    shift = rebuilt("shift", p.shift) if p.model_name == "shift" else p.shift
+    return replace(p, run=run, shift=shift, runtime=rebuilt("runtime", p.runtime))  # Preset derives the depths
 
 
 def describe(p: Preset) -> str:
     """A one-paragraph summary of a preset (what ``train --print-config`` prints first)."""
     m, d, t = p.model, p.data, p.train
     steps = t.max_steps if t.max_steps is not None else f"{t.epochs:g} epochs"
-    loops = {"single": "1 loop", "looped": f"{m.n_loops} loops", "shift": f"1 loop → {p.n_loops} (SHIFT)"}[p.model_name]
+    loops = {"single": "1 loop", "looped": f"{m.n_loops} loops", "shift": f"1 loop → {p.shift.loops_after_switch} (SHIFT)"}[p.model_name]
     return (
         f"{p.model_name} @ {p.scale}: {loops}, d_model {m.d_model}, {m.n_heads} head(s), {m.attn_type} attention; "
         f"language V={d.markov.vocab_size}, T={d.markov.seq_len}, {d.n_train} train / {d.n_test} test per split; "

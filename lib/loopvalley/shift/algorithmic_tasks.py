@@ -243,7 +243,7 @@ def run_arm(setting: TaskSetting, seed: int, arm: str, cfg: AlgorithmicTasksConf
     probes = [FlopCounter()]
     if arm == "shift":
         hz = shift_horizon(cfg, mcfg, budget, tc.batch_size, T)
-        sc = with_policy(replace(cfg.shift, n_loops=cfg.n_loops), policy, cfg.rewarmup_steps)
+        sc = with_policy(replace(cfg.shift, loops_after_switch=cfg.n_loops), policy, cfg.rewarmup_steps)
 
         def on_switch(trainer):  # equal compute from here: s + ⌊(B − s·F₁)/F₃⌋ steps, the decay at the end
             s = trainer.step
@@ -264,15 +264,6 @@ def run_arm(setting: TaskSetting, seed: int, arm: str, cfg: AlgorithmicTasksConf
                                n_distinct_train=split.n_distinct_train)
     rec = trainer.run()
     return {"record": rec, "by_length": held_out_by_length(trainer.model, split)}
-
-
-def run_task(setting: TaskSetting, seed: int, cfg: AlgorithmicTasksConfig, policy: str | None = None,
-             arms: Sequence[str] = ARMS) -> TaskRun:
-    """Every arm on one task and seed (:func:`run_arm`), as one :class:`TaskRun`.
-
-    Introduced in notebooks/08_algorithmic_tasks.
-    """
-    return _assemble(setting, seed, {a: run_arm(setting, seed, a, cfg, policy) for a in arms})
 
 
 def _assemble(setting: TaskSetting, seed: int, arms: Mapping) -> TaskRun:

@@ -55,8 +55,9 @@ import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
 from loopvalley.checkpoint import load_trainer_state, trainer_state
-from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals
+from loopvalley.looped.compute import FlopCounter, equal_flop_steps
 from loopvalley.looped.models import build_model
+from loopvalley.schedule import lr_multiplier
 from loopvalley.train import Trainer
 
 OPTIMIZER_STATES = ("keep", "reset")
@@ -134,7 +135,7 @@ class ShiftConfig:
     delta2: float = _f(0.2, "δ2: ... and the gradient coherence ρ_t < δ2 (0.2 ≈ 1/√25, iid noise; inf: off)")
     patience: int = _f(3, "W: consecutive stalled checks before switching")
     check_every: int = _f(25, "steps per check (the window the loss and gradients are averaged over)")
-    n_loops: int = _f(3, "loops after the switch (Looped-Attn)")
+    loops_after_switch: int = _f(3, "the model's loops after the switch (Looped-Attn)")
     optimizer_state: str = _f("keep", "keep the Adam moments at the switch or reset them", choices=OPTIMIZER_STATES)
     rewarmup_steps: int = _f(0, "R: after the switch, η ← η · min(1, (k − s + 1)/R); 0 = off")
     act: bool = _f(True, "False: only monitor (record L_t, ρ_t for replay), never switch")
@@ -145,7 +146,7 @@ class ShiftConfig:
         self.delta2 = _check_delta2(self.delta2)
         check_int("patience", self.patience, 1)
         check_int("check_every", self.check_every, 1)
-        check_int("n_loops", self.n_loops, 2)
+        check_int("loops_after_switch", self.loops_after_switch, 2)
         check_choice("optimizer_state", self.optimizer_state, OPTIMIZER_STATES)
         check_int("rewarmup_steps", self.rewarmup_steps, 0)
         if self.switch_at is not None:
@@ -161,9 +162,10 @@ class ShiftController:
     Every step it adds the step's training loss and gradient ∇L to the current window (both already
     computed by the step, so monitoring costs one vector add); every ``check_every`` steps it closes
     the window, records ``loss``, ``coherence``, ``grad_norm`` (mean ‖∇L‖, for display), ``r``,
-    ``count`` and ``n_loops``, and, when SCP fires, switches: ``model.n_loops = n_loops`` (weights
-    untouched), optionally resets the optimizer, calls ``on_switch(trainer)`` (e.g. to set an
-    equal-compute horizon and its decay) and re-warms the learning rate. ``switch_step`` holds the
+    ``count`` and the model's ``n_loops``, and, when SCP fires, switches: ``model.n_loops =
+    cfg.loops_after_switch`` (weights untouched), optionally resets the optimizer, calls
+    ``on_switch(trainer)`` (e.g. to set an equal-compute horizon and its decay) and re-warms the
+    learning rate. ``switch_step`` holds the
     step of the switch. With ``deadline`` SCP may only switch at a check at or before that step (a
     run that has not switched by then stays Single: e.g. once its own decay phase has begun).
 
@@ -222,14 +224,14 @@ class ShiftController:
         }
 
     def switch(self, trainer) -> None:
-        """Single-Attn → Looped-Attn at the current step: same weights, ``n_loops`` loops.
+        """Single-Attn → Looped-Attn at the current step: same weights, ``cfg.loops_after_switch`` loops.
 
         Introduced in notebooks/07_shift.
         """
         c = self.cfg
         self.switch_step = int(trainer.step)
         trainer.record.meta["switch_step"] = self.switch_step
-        trainer.model.n_loops = c.n_loops  # θ unchanged: both architectures share every parameter
+        trainer.model.n_loops = c.loops_after_switch  # θ unchanged: both architectures share every parameter
         if c.optimizer_state == "reset":
             trainer.build_optimizer()  # fresh Adam moments m = v = 0
         if self.on_switch is not None:
@@ -282,16 +284,6 @@ def with_policy(cfg: ShiftConfig, policy: str, rewarmup_steps: int = 20) -> Shif
     return replace(cfg, **policy_settings(policy, rewarmup_steps))
 
 
-def policy_of(cfg: ShiftConfig) -> str:
-    """The name of ``cfg``'s switch policy (``keep`` + a re-warmup is reported as ``keep+rewarmup``).
-
-    Introduced in notebooks/07_shift.
-    """
-    if cfg.optimizer_state == "keep":
-        return "keep" if cfg.rewarmup_steps == 0 else "keep+rewarmup"
-    return "reset" if cfg.rewarmup_steps == 0 else "reset+rewarmup"
-
-
 def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], float]:
     """η_k of warmup–stable–decay with a decay of exactly ``decay_steps`` steps ending at ``total_steps``:
 
@@ -299,7 +291,8 @@ def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], flo
         η_k = η                     for W ≤ k < S − D,
         η_k = η·(1 − (1 − m)·(k − (S − D) + 1)/D)   for S − D ≤ k < S   (m = ``min_lr_frac``),
 
-    with S = ``total_steps`` and D = ``decay_steps`` (0: no decay, a warmup–constant schedule). The
+    with S = ``total_steps`` and D = ``decay_steps`` (0: no decay, a warmup–constant schedule) — the
+    ``wsd`` kind of :func:`loopvalley.schedule.lr_multiplier` with an absolute decay length. The
     stable part does not depend on S, so two runs of different lengths agree step for step until
     the shorter one's decay starts — which is what lets SHIFT continue a Single run from a snapshot.
 
@@ -308,14 +301,9 @@ def wsd_lr(train_cfg, total_steps: int, decay_steps: int) -> Callable[[int], flo
     total_steps = check_int("total_steps", total_steps, 1)
     decay_steps = check_int("decay_steps", decay_steps, 0, total_steps)
     eta, W, m = float(train_cfg.lr), int(train_cfg.warmup_steps), float(train_cfg.min_lr_frac)
-    start = total_steps - decay_steps
 
     def lr(k: int) -> float:
-        if W > 0 and k < W:
-            return eta * (k + 1) / W  # η (k+1)/W
-        if decay_steps == 0 or k < start:
-            return eta
-        return eta * (1 - (1 - m) * min(1.0, (k - start + 1) / decay_steps))  # linear to m·η
+        return lr_multiplier(k, "wsd", total_steps, W, decay_steps, m, peak=eta)  # the shared schedule
 
     return lr
 
@@ -398,7 +386,7 @@ def shift_trainer(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_c
     trainer = resume_trainer(snapshot, model_cfg, train_tokens, eval_sets, train_cfg,
                              probes=[ctl, counter, *probes], **trainer_kwargs)
     s = int(trainer.step)
-    loops = ctl.cfg.n_loops if switch else int(trainer.model.n_loops)
+    loops = ctl.cfg.loops_after_switch if switch else int(trainer.model.n_loops)
     if total_steps is None and flop_budget is not None:
         total_steps = s + equal_flop_steps(flop_budget, counter.spent, counter.step_cost(trainer, loops))
     if total_steps is not None:
@@ -410,22 +398,11 @@ def shift_trainer(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_c
         trainer.lr_fn = wsd_lr(train_cfg, trainer.total_steps, min(decay_steps, trainer.total_steps))
         trainer.record.meta["decay_steps"] = int(decay_steps)
     if switch:
-        ctl.switch(trainer)  # n_loops ← 3, the optimizer policy, the re-warmup on top of lr_fn
+        ctl.switch(trainer)  # n_loops ← loops_after_switch, the optimizer policy, the re-warmup on top of lr_fn
         counter.load_state_dict({"spent": counter.spent, "loops": int(trainer.model.n_loops)})  # next step looped
     else:
         trainer.record.meta["switch_step"] = None
     return trainer
-
-
-def switch_from_snapshot(snapshot: Mapping, model_cfg, train_tokens, eval_sets, train_cfg,
-                         shift_cfg: ShiftConfig | None = None, flop_budget: float | None = None, **kwargs):
-    """:func:`shift_trainer` run to its horizon: the full record (Single's steps ≤ s, then Looped's) —
-    the same run SHIFT would have made had SCP fired at s (tested bit for bit).
-
-    Introduced in notebooks/07_shift.
-    """
-    return shift_trainer(snapshot, model_cfg, train_tokens, eval_sets, train_cfg, shift_cfg,
-                         flop_budget=flop_budget, **kwargs).run()
 
 
 def rewarmed(lr_fn: Callable[[int], float], start: int, steps: int) -> Callable[[int], float]:
@@ -460,29 +437,6 @@ def switch_step_of(record) -> int | None:
     """
     s = record.meta.get("switch_step")
     return None if s is None else int(s)
-
-
-def final_accuracy(record, split: str = "complex", last: int = 3) -> float:
-    """Mean accuracy on ``split`` over the last ``last`` evaluation points (smooths batch noise).
-
-    Introduced in notebooks/07_shift.
-    """
-    _, acc = record.curve(split, "acc")
-    return float(np.mean(acc[-check_int("last", last, 1):]))
-
-
-def time_to_reach(record, target: float, split: str = "complex") -> dict:
-    """The first evaluation point with accuracy ≥ ``target`` on ``split``: ``{"step", "wall",
-    "flops"}`` (all ``inf`` if it never gets there).
-
-    Introduced in notebooks/07_shift.
-    """
-    steps, acc = record.curve(split, "acc")
-    hit = np.flatnonzero(acc >= target)
-    if not len(hit):
-        return {"step": math.inf, "wall": math.inf, "flops": math.inf}
-    i = int(hit[0])
-    return {"step": int(steps[i]), "wall": float(record.wall[i]), "flops": float(flops_at_evals(record)[i])}
 
 
 def transient_drop(record, split: str = "complex", window: int | None = None) -> float:

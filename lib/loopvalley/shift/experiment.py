@@ -135,7 +135,7 @@ def config(scale: str | None = None, max_steps: int | None = None) -> ShiftExper
     v = dict(SCALES[s])
     probe_every, thm_steps = v.pop("probe_every"), v.pop("theorem_model_steps")
     return ShiftExperimentConfig(
-        run=run, shift=ShiftConfig(delta1=0.01, delta2=0.2, patience=3, check_every=every, n_loops=run.n_loops),
+        run=run, shift=ShiftConfig(delta1=0.01, delta2=0.2, patience=3, check_every=every, loops_after_switch=run.looped_depth),
         decay_steps=D, policy=CHOSEN_POLICY, rewarmup_steps=max(1, round(20 * S / 600)),
         theorem3_every=max(1, round(probe_every * S / 600)), theorem3_dense=min(F3_EARLY, S), theorem3_sequences=512,
         theorem_model_steps=min(S, max(F3_EARLY + 1, round(thm_steps * S / 600))), **v)
@@ -170,7 +170,7 @@ def _single_probes(cfg: ShiftExperimentConfig, dense: bool = True):
     S, D = run.train.max_steps, cfg.decay_steps
     monitor = ShiftController(replace(sc, act=False))
     snaps = Snapshots(steps=[k for k in range(sc.check_every, S - D + 1, sc.check_every)])
-    theorem = Theorem3Probe(cfg.theorem3_every, run.n_loops, cfg.theorem3_sequences,
+    theorem = Theorem3Probe(cfg.theorem3_every, run.looped_depth, cfg.theorem3_sequences,
                             dense_until=cfg.theorem3_dense if dense else 0)
     return monitor, theorem, snaps  # order in the trainer: monitor, theorem, FLOP counter, snapshots
 
@@ -190,7 +190,7 @@ def horizons(cfg: ShiftExperimentConfig, switch_step: int, budget: float) -> dic
     run = cfg.run
     B, T = run.train.batch_size, run.data.markov.seq_len
     f1 = train_step_flops(run.model, 1, B, T)
-    f3 = train_step_flops(run.model, run.n_loops, B, T)
+    f3 = train_step_flops(run.model, run.looped_depth, B, T)
     return {f: switch_step + equal_flop_steps(f * budget, switch_step * f1, f3) for f in cfg.branch_fractions}
 
 
@@ -282,7 +282,7 @@ def run_theorem_model(cfg: ShiftExperimentConfig, seed: int, data=None) -> RunRe
     run = theorem_model_run(cfg.run)
     steps = cfg.theorem_model_steps
     run = replace(run, train=replace(run.train, max_steps=steps, schedule="warmup_constant"))
-    probe = Theorem3Probe(max(1, cfg.theorem3_dense // 5), run.n_loops, cfg.theorem3_sequences,
+    probe = Theorem3Probe(max(1, cfg.theorem3_dense // 5), run.looped_depth, cfg.theorem3_sequences,
                           dense_until=cfg.theorem3_dense)
     rec, _ = train_arm("single", run, seed, data, probes=[probe])
     rec.meta["name"] = "single (theorem's model)"
@@ -408,7 +408,7 @@ def measure_seed(r: ShiftRuns, cfg: ShiftExperimentConfig, policy: str | None = 
     single, looped, shift = r.records["single"], r.records["looped"], r.policies[policy]
     S = run.train.max_steps
     c = train_step_flops(run.model, 1, run.train.batch_size, run.data.markov.seq_len) / \
-        train_step_flops(run.model, run.n_loops, run.train.batch_size, run.data.markov.seq_len)
+        train_step_flops(run.model, run.looped_depth, run.train.batch_size, run.data.markov.seq_len)
     budget = float(flops_at_evals(looped)[-1])
     acc = {"single": final_acc(single), "looped": final_acc(looped), "shift": final_acc(shift)}
     target = (acc["looped"] - F1_TOL) / 100

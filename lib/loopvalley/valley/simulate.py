@@ -6,7 +6,7 @@ you like): GD, SGD (isotropic or valley-anisotropic gradient noise), heavy-ball 
 under a constant, warmup-stable-decay (WSD) or cosine schedule. A run that blows up is *reported*
 (the step and the learning rate at which it diverged), never raised.
 
-Diagnostics read a :class:`Trajectory`: river progress, valley oscillation and sign flips (valley
+Diagnostics read a :class:`Trajectory`: river progress, valley sign flips (valley
 hopping), the loss split into river and valley parts, and the measured cumulative force.
 
 Introduced in notebooks/01_river_valley.
@@ -14,12 +14,12 @@ Introduced in notebooks/01_river_valley.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
+from loopvalley.schedule import lr_multiplier, n_decay_steps
 from loopvalley.valley.landscapes import DTYPE, Landscape
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
@@ -28,12 +28,18 @@ NOISE_KINDS = ("isotropic", "valley")
 
 
 def lr_schedule(schedule: str, steps: int, warmup: float = 0.0, decay: float = 0.2) -> torch.Tensor:
-    """Learning-rate multipliers m_t ∈ [0, 1] for t = 0..steps−1 (lr_t = lr · m_t).
+    """Learning-rate multipliers m_t ∈ [0, 1] for t = 0..steps−1 (lr_t = lr · m_t): the shared schedule
+    :func:`loopvalley.schedule.lr_multiplier` evaluated at every step, with W = round(``warmup`` · T)
+    warmup steps and, for WSD, D = round(``decay`` · T) decay steps (T = ``steps``).
 
-    - ``constant``: m_t = 1 (after an optional linear warmup);
-    - ``wsd`` (warmup-stable-decay): linear warmup over a fraction ``warmup`` of the steps,
-      m_t = 1 in the stable phase, then a linear decay to 0 over the last fraction ``decay``;
-    - ``cosine``: linear warmup, then m_t = ½(1 + cos(π·progress)).
+    - ``constant``: m_t = 1 (after an optional linear warmup m_t = (t+1)/W: the shared ``warmup_constant``);
+    - ``wsd`` (warmup-stable-decay): linear warmup, m_t = 1 in the stable phase, then the linear decay
+      m_t = 1 − (t − (T − D) + 1)/D over the last D steps, reaching 0 at the last step t = T − 1;
+    - ``cosine``: linear warmup, then m_t = ½(1 + cos(π·p)), p = (t − W)/(T − W − 1) ∈ [0, 1] (0 at the last step).
+
+    Since the schedule is shared (it used to be written here a second time), WSD decays one step earlier:
+    it used to be m_t = (T − t)/D, ending at 1/D and never 0; and cosine used p = (t − W)/(T − W),
+    ending above 0.
 
     Introduced in notebooks/01_river_valley.
     """
@@ -43,21 +49,9 @@ def lr_schedule(schedule: str, steps: int, warmup: float = 0.0, decay: float = 0
     decay = check_range("decay", decay, 0.0, 1.0)
     if warmup + (decay if schedule == "wsd" else 0.0) > 1.0:
         raise ValueError(f"warmup + decay must be <= 1, got warmup={warmup!r}, decay={decay!r}")
-    t = torch.arange(steps, dtype=DTYPE)
-    n_warm = int(round(warmup * steps))
-    m = torch.ones(steps, dtype=DTYPE)
-    if n_warm > 0:
-        m[:n_warm] = (t[:n_warm] + 1) / n_warm  # warmup: m_t = (t+1)/n_warm
-    if schedule == "wsd":
-        n_decay = int(round(decay * steps))
-        if n_decay > 0:
-            start = steps - n_decay
-            m[start:] = (steps - t[start:]) / n_decay  # decay: m_t = (T − t)/n_decay → 1/n_decay
-    elif schedule == "cosine":
-        n_cos = steps - n_warm
-        p = (t[n_warm:] - n_warm) / max(n_cos, 1)  # progress ∈ [0, 1)
-        m[n_warm:] = 0.5 * (1 + torch.cos(math.pi * p))  # m_t = ½(1 + cos πp)
-    return m
+    kind = "warmup_constant" if schedule == "constant" else schedule
+    W, D = int(round(warmup * steps)), n_decay_steps(steps, decay)
+    return torch.tensor([lr_multiplier(t, kind, steps, W, D) for t in range(steps)], dtype=DTYPE)  # (steps,)
 
 
 def stable_phase_end(steps: int, decay: float = 0.2) -> int:
@@ -67,7 +61,7 @@ def stable_phase_end(steps: int, decay: float = 0.2) -> int:
     """
     steps = check_int("steps", steps, lo=1)
     decay = check_range("decay", decay, 0.0, 1.0)
-    return steps - int(round(decay * steps))
+    return steps - n_decay_steps(steps, decay)
 
 
 def _check_lr(lr, runs: int) -> torch.Tensor:
@@ -268,15 +262,6 @@ def loss_split(traj: Trajectory, landscape: Landscape) -> dict:
     Introduced in notebooks/01_river_valley.
     """
     return landscape.loss_parts(_check_traj(traj).theta)
-
-
-def valley_oscillation(traj: Trajectory, landscape: Landscape, start: int = 0, stop: int | None = None) -> torch.Tensor:
-    """RMS distance from the river floor over records ``start:stop``, √mean‖v_t‖²; shape (R,).
-
-    Introduced in notebooks/01_river_valley.
-    """
-    v = landscape.valley_coordinates(_check_traj(traj).theta[start:stop])  # (N', R, m)
-    return (v**2).sum(-1).mean(0).sqrt()  # √(mean_t ‖v_t‖²)
 
 
 def valley_sign_flips(traj: Trajectory, landscape: Landscape, start: int = 0, stop: int | None = None) -> torch.Tensor:
