@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from loopvalley.jsonable import jsonable
+from loopvalley.jsonable import jsonable, read_json
 from loopvalley.seeds import is_confirmatory
 from loopvalley.stats import mean_interval
 
@@ -258,8 +258,19 @@ def assert_verdicts(claims: Sequence[Claim], allowed: Mapping[str, str | Sequenc
 
 
 def load_ledger(path) -> list[dict]:
-    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`)."""
-    return json.loads(Path(path).read_text())
+    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`). A damaged
+    or foreign file (missing, truncated, not JSON, not a list of claims, a claim lacking a field)
+    raises a ``ValueError`` naming the file and saying what is wrong."""
+    data = read_json(path, "a claims ledger written by write_ledger")
+    if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
+        raise ValueError(f"{path} is JSON but not a claims ledger (expected a list of claims as write_ledger writes)")
+    required = [f.name for f in fields(Claim) if f.default is MISSING and f.default_factory is MISSING]
+    for i, c in enumerate(data):
+        missing = [k for k in required if k not in c]
+        if missing:
+            raise ValueError(f"{path} is not a complete claims ledger: claim {c.get('id', f'#{i}')} lacks "
+                             f"{', '.join(missing)}")
+    return data
 
 
 def _seeds_text(seeds: Sequence[int]) -> str:
