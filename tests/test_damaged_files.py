@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from loopvalley.__main__ import main
+from loopvalley.checkpoint import load_checkpoint
 from loopvalley.claims import claim_from_margins, load_ledger, write_ledger
 from loopvalley.jsonable import read_json
 from loopvalley.looped.recursion_depth import RECORDS_NAME, shipped_runs
@@ -162,6 +163,56 @@ def test_figures_with_damaged_shipped_records_take_the_fallback(tmp_path, capsys
     figs = write_figures(tmp_path / "out", scale="small", chapters=["04_single_vs_looped"], results=results, budget=0)
     assert [f.source for f in figs] == ["none"] and "no figure" in figs[0].caption
     assert "sample-dynamics.json is truncated" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
+# 3–4. checkpoints: load_checkpoint, and `train --resume` exits 2 with one line
+
+
+def test_load_checkpoint_of_damaged_or_foreign_files_names_them(train_run, tmp_path):
+    good = train_run / "checkpoint.pt"
+    assert load_checkpoint(good)["step"] == 2
+    cases = {
+        _truncated(good, tmp_path / "cut.pt"): "truncated or damaged",
+        train_run / "record.json": "not a file written by torch.save",
+        _truncated(good, tmp_path / "empty.pt", 0.0): "an empty file",
+        tmp_path: "a folder",
+    }
+    torch.save({"weights": torch.ones(2)}, tmp_path / "other.pt")
+    cases[tmp_path / "other.pt"] = "a torch file but not a loopvalley checkpoint"
+    for path, says in cases.items():
+        with pytest.raises(ValueError, match=says) as e:
+            load_checkpoint(path)
+        assert str(path) in str(e.value) and "not a loopvalley checkpoint" in str(e.value)
+
+
+@pytest.mark.parametrize("which", ["record", "truncated"])
+def test_train_resume_from_a_non_checkpoint_exits_2_with_one_line(train_run, tmp_path, capsys, which):
+    resume = train_run / "record.json" if which == "record" else _truncated(train_run / "checkpoint.pt", tmp_path / "cut.pt")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--model", "looped", *TINY, "--steps", "2", "--out", str(tmp_path / "out"), "--resume", str(resume)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2
+    assert err == [f"python -m loopvalley train: error: {resume} is not a loopvalley checkpoint "
+                   + ("(not a file written by torch.save)" if which == "record"
+                      else "(truncated or damaged: torch cannot read the archive)")]
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. `figures --out` a file
+
+
+@pytest.mark.parametrize("sub", ["", "inside"])
+def test_figures_out_a_file_exits_2_naming_it(tmp_path, capsys, sub):
+    path = tmp_path / "a_file"
+    path.write_text("not a folder")
+    out = path / sub if sub else path
+    with pytest.raises(SystemExit) as e:
+        main(["figures", "--out", str(out), "--only", "02_u_vs_v_valleys"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert (f"out: {out} is a file, not a folder" if not sub else f"out: cannot create the folder {out}") in err
+    assert path.read_text() == "not a folder"
 
 
 # ---------------------------------------------------------------------------------------------
