@@ -37,10 +37,11 @@ def with_table(readme: str, text: str) -> str:
 def with_run_times(readme: str, run_times: Path) -> str:
     """The notebook map's "CI time" cells (the 5th column of rows ``| [`NN_name`](...)``) from the
     measured ci run times."""
-    import json
     import re
 
-    table = json.loads(run_times.read_text())["notebooks"]
+    from loopvalley.jsonable import read_json
+
+    table = read_json(run_times, "the run-time table scripts/build_notebooks.sh writes")["notebooks"]
     out = []
     for line in readme.split("\n"):
         m = re.match(r"\| \[`(\d\d_[a-z0-9_]+)`\]", line)
@@ -61,7 +62,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     readme = Path(args.readme)
     old = readme.read_text()
-    new = with_run_times(with_table(old, table(Path(args.ledger))), ROOT / "notebooks" / "run_times.json")
+    try:
+        new = with_run_times(with_table(old, table(Path(args.ledger))), ROOT / "notebooks" / "run_times.json")
+    except ValueError as e:  # a damaged ledger or run-time table, or a README without the markers
+        ap.error(str(e))  # exits 2 with the message
     if args.check:
         if new != old:
             print(f"{readme.name}'s verdict table differs from {args.ledger}: run python scripts/readme_table.py")

@@ -11,6 +11,7 @@ Introduced in notebooks/04_single_vs_looped.
 from __future__ import annotations
 
 import copy
+import pickle
 from pathlib import Path
 from typing import Mapping
 
@@ -18,6 +19,9 @@ import torch
 
 from loopvalley.jsonable import jsonable
 from loopvalley.records import RunRecord
+
+# what load_trainer_state reads (trainer_state writes them all)
+CHECKPOINT_KEYS = ("model", "optimizer", "step", "total_steps", "stream", "wall", "done_at", "record", "probe_states")
 
 
 def trainer_state(trainer) -> dict:
@@ -74,11 +78,27 @@ def save_checkpoint(trainer, path) -> Path:
 
 
 def load_checkpoint(path) -> dict:
-    """A checkpoint read onto the CPU with ``torch.load(..., weights_only=True)``.
+    """A checkpoint read onto the CPU with ``torch.load(..., weights_only=True)``. A file that is not
+    one (another format, a truncated or damaged archive, a torch file of something else) raises a
+    ``ValueError`` naming it.
 
     Introduced in notebooks/04_single_vs_looped.
     """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"resume: no checkpoint at {path}")
-    return torch.load(path, map_location="cpu", weights_only=True)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise ValueError(f"{path} is not a loopvalley checkpoint ({'a folder' if path.is_dir() else 'an empty file'})")
+    with open(path, "rb") as f:
+        zipped = f.read(4) == b"PK\x03\x04"  # torch.save writes a zip archive
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, KeyError, EOFError, ... on such a file
+        what = ("not a file written by torch.save" if not zipped
+                else "it holds objects a checkpoint never holds" if isinstance(e, pickle.UnpicklingError)
+                else "truncated or damaged: torch cannot read the archive")
+        raise ValueError(f"{path} is not a loopvalley checkpoint ({what})") from None
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(state, dict) or k not in state]
+    if missing:
+        raise ValueError(f"{path} is a torch file but not a loopvalley checkpoint (it lacks {', '.join(missing)})")
+    return state

@@ -44,14 +44,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from loopvalley import rules as R
-from loopvalley.jsonable import jsonable
+from loopvalley.jsonable import jsonable, read_json
 from loopvalley.seeds import is_confirmatory, is_teaching
 from loopvalley.stats import mean_interval, median_interval, seeds_for_power
 
@@ -366,22 +366,25 @@ CHAPTER_TITLE = {"01": "01 river valley", "02": "02 U- vs V-valleys", "03": "03 
 
 
 def load_ledger(path) -> list[dict]:
-    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`); raises
-    ``ValueError`` naming the file when it is missing, damaged or not a ledger."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable claims ledger ({e.__class__.__name__}: {e})") from None
+    """The claims of a ``claims.json`` (a list of dicts, as written by :func:`write_ledger`). A damaged
+    or foreign file (missing, truncated, not JSON, not a list of claims, a claim lacking a field)
+    raises a ``ValueError`` naming the file and saying what is wrong."""
+    data = read_json(path, "a claims ledger written by write_ledger")
     entries = data.get("claims") if isinstance(data, dict) else data
-    if not isinstance(entries, list) or not all(isinstance(c, dict) and "id" in c and "verdict" in c for c in entries):
-        raise ValueError(f"{path}: not a claims ledger (expected a list of claims with 'id' and 'verdict')")
+    if not isinstance(entries, list) or not all(isinstance(c, dict) for c in entries):
+        raise ValueError(f"{path} is JSON but not a claims ledger (expected a list of claims as write_ledger writes)")
+    required = [f.name for f in fields(Claim) if f.default is MISSING and f.default_factory is MISSING]
+    for i, c in enumerate(entries):
+        missing = [k for k in required if k not in c]
+        if missing:
+            raise ValueError(f"{path} is not a complete claims ledger: claim {c.get('id', f'#{i}')} lacks "
+                             f"{', '.join(missing)}")
     return entries
 
 
 def load_ledger_meta(path) -> dict:
     """The ledger's header (``rules_hash``, ``scale``, ``cpu_kernels``, …; empty for an old ledger)."""
-    data = json.loads(Path(path).read_text())
+    data = read_json(path, "a claims ledger written by write_ledger")
     return {k: v for k, v in data.items() if k != "claims"} if isinstance(data, dict) else {}
 
 

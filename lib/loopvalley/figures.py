@@ -288,7 +288,12 @@ def write_figures(out, scale: str = "small", chapters=None, results=None, budget
     for c in chapters:
         check_choice("chapter", c, CHAPTERS)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out: {out} is a file, not a folder; figures are written into a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # e.g. a file on the way to it
+        raise ValueError(f"out: cannot create the folder {out} ({e.strerror or e})") from None
     results = Path(results) if results is not None else results_dir(scale).parent
     job = _Job(scale, results, float(budget))
     figures = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -14,7 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from loopvalley._validate import check_choice
-from loopvalley.jsonable import jsonable
+from loopvalley.jsonable import jsonable, parse_json, read_json
 from loopvalley.scales import SCALES
 
 _REPO_RESULTS = Path(__file__).resolve().parents[2] / "results"  # the repository's results/ (editable install)
@@ -118,14 +119,32 @@ class RunRecord:
 
     @classmethod
     def load(cls, path) -> "RunRecord":
-        """Read a record written by :meth:`save`."""
+        """Read a record written by :meth:`save`; a damaged or foreign file raises a ``ValueError``
+        naming it and saying what is wrong."""
         path = Path(path)
-        if path.suffix == ".npz":
+        what = "a run record written by RunRecord.save"
+        if path.suffix != ".npz":
+            return _record(read_json(path, what), str(path))
+        if not path.is_file():
+            raise ValueError(f"{path} does not exist (expected {what})")
+        try:
             with np.load(path, allow_pickle=False) as z:
                 text = str(z["record"])
-        else:
-            text = path.read_text()
-        return cls.from_dict(json.loads(text))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path} is truncated or not a run-record archive ({type(e).__name__}: {e}; "
+                             f"expected {what})") from None
+        return _record(parse_json(text, path, what), str(path))
+
+
+def _record(d, where: str) -> RunRecord:
+    """A :class:`RunRecord` from a dict read from a file (``where`` names it in the message); a
+    ``ValueError`` when it is not a dict or lacks a field :meth:`RunRecord.save` always writes."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{where} is JSON but not a run record (a {type(d).__name__}, not an object)")
+    missing = [k for k in RunRecord.__dataclass_fields__ if k not in d]
+    if missing:
+        raise ValueError(f"{where} is not a complete run record: it lacks {', '.join(missing)}")
+    return RunRecord.from_dict(d)
 
 
 def _rounded(x, digits: int):
@@ -152,11 +171,17 @@ def save_records(path, records: Mapping[str, "RunRecord"], digits: int = 6) -> P
 
 
 def load_records(path) -> dict:
-    """``{key: RunRecord}`` from a file written by :func:`save_records`.
+    """``{key: RunRecord}`` from a file written by :func:`save_records`. A damaged or foreign file
+    (missing, truncated, not JSON, not a ``{key: record}`` object, a record lacking a field) raises a
+    ``ValueError`` naming the file and saying what is wrong.
 
     Introduced in notebooks/04_single_vs_looped.
     """
-    return {k: RunRecord.from_dict(v) for k, v in json.loads(Path(path).read_text()).items()}
+    data = read_json(path, "run records written by save_records")
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is JSON but not a run-records file (a {type(data).__name__}, not an object "
+                         "{key: record} as save_records writes)")
+    return {k: _record(v, f"{path}, record {k!r},") for k, v in data.items()}
 
 
 def results_dir(scale: str = "paper", root=None) -> Path:

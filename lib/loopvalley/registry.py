@@ -73,13 +73,22 @@ REGISTRY: dict[str, Experiment] = {}
 
 def shipped_records(scale: str, name: str, root=None) -> dict | None:
     """The run records an experiment shipped at ``scale`` (``results/<scale>/records/<name>.json``,
-    written by ``reproduce``), as ``{key: RunRecord}``; ``None`` when none were shipped.
+    written by ``reproduce``), as ``{key: RunRecord}``; ``None`` when none were shipped. A damaged
+    file (truncated, not JSON, a record lacking a field) also gives ``None``, after one printed line
+    saying which file and what is wrong: the caller falls back to its live ci runs, as when nothing
+    was shipped.
 
     Introduced in notebooks/04_single_vs_looped.
     """
 
     path = results_dir(scale, root) / "records" / f"{name}.json"
-    return load_records(path) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return load_records(path)
+    except ValueError as e:  # load_records names the file and what is wrong with it
+        print(f"shipped records not used: {e}; falling back to the live ci runs", flush=True)
+        return None
 
 
 def register(name: str, claim_ids, description: str):

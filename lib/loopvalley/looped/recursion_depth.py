@@ -126,7 +126,8 @@ def run_seeds(seeds: Sequence[int], run: MarkovRun, arms: Sequence[str] = ARMS, 
 
 def shipped_runs(scale: str, root=None) -> tuple[list[int], list[dict]] | None:
     """The records ``reproduce`` shipped for this experiment at ``scale`` as ``(seeds, records)``
-    (:func:`records_by_seed`), or ``None`` when none were shipped.
+    (:func:`records_by_seed`), or ``None`` when none were shipped or the file is damaged
+    (:func:`loopvalley.registry.shipped_records` prints which file and what is wrong).
 
     Introduced in notebooks/09_recursion_or_depth.
     """

@@ -110,8 +110,8 @@ def _main_from_args(args) -> int:
 
     try:
         run_training(p, progress=not args.quiet)
-    except ValueError as e:  # raised before any training step (e.g. device, resume, batch split)
-        parser.error(str(e))
+    except ValueError as e:  # raised before any training step (e.g. device, resume, batch split): not
+        parser.exit(2, f"{parser.prog}: error: {e}\n")  # a misspelt option, so one line without the usage
     finally:
         shutdown()  # leave the torchrun process group cleanly (no-op in one process)
     return 0

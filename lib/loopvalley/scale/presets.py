@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from loopvalley._validate import check_choice, check_int
+from loopvalley.jsonable import read_json
 from loopvalley.language.markov import MarkovConfig
 from loopvalley.looped.compute import cost_ratio
 from loopvalley.looped.models import ModelConfig, forward_flops
@@ -287,7 +288,7 @@ def load_shipped_records(scale: str = "paper", root=None) -> dict | None:
     if not files:
         return None
     records = {f.parent.name[len("train_"):]: RunRecord.load(f) for f in files}
-    read = lambda p: json.loads(p.read_text()) if p.exists() else None  # noqa: E731
+    read = lambda p: read_json(p, "a JSON file written by scripts/gpu_check.sh") if p.exists() else None  # noqa: E731
     log = d / "gpu_check.log"
     return {"records": records, "throughput": read(d / "throughput.json"), "claims": read(d / "reproduce" / "claims.json"),
             "meta": read(d / "meta.json"), "dir": d, "log": log.read_text() if log.exists() else None}
