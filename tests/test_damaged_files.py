@@ -233,7 +233,7 @@ def test_load_ledger_of_damaged_files_names_them(tmp_path):
     with pytest.raises(ValueError, match="is truncated") as e:
         load_ledger(bad)
     assert str(bad) in str(e.value)
-    rows = json.loads(good.read_text())
+    rows = json.loads(good.read_text())["claims"]
     del rows[0]["verdict"]
     lacking = tmp_path / "lacking.json"
     lacking.write_text(json.dumps(rows))
