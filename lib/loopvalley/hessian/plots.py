@@ -29,7 +29,7 @@ STAT_LABELS = {
     "effective_rank": "effective rank exp(S)", "participation": "participation ratio",
     "outliers": f"# λ > {sx.OUTLIER_FRAC:g}·λ_max", "positive_rank": "exp(entropy of λ₊)",
     "steep_count": f"# |λ| ≥ {sx.TAU_REL:g}·λ_max", "negative_mass": "negative mass share",
-    "kappa": f"κ_k = λ₁/λ_{sx.KAPPA_K}", "lambda_max": "λ_max",
+    "kappa": f"κ_k = λ₁/λ_{sx.KAPPA_K}", "kappa_10": "κ₁₀ = λ₁/λ₁₀", "lambda_max": "λ_max (sharpness)",
 }
 
 
@@ -152,45 +152,90 @@ def _band(ax, steps, Y, style, label):
         ax.fill_between(steps, np.nanmin(Y, 0), np.nanmax(Y, 0), color=style["color"], alpha=0.15, lw=0)
 
 
-def plot_family_over_training(series: Mapping, windows: Mapping | None = None, stats=sx.STATISTICS + ("kappa",),
-                              warmup: int | None = None, converged: int | None = None):
-    """The statistic family over training, one panel per statistic: each arm's median over seeds
-    (line) and range (band), on the same axes. ``series[arm]`` = ``(steps, {stat: (seeds, probes)})``.
-    ``windows``: Looped-Attn's phase windows in steps, ``{phase: (start, end) | None}`` (absent phases
-    are not drawn); ``warmup`` marks the anchor, ``converged`` the start of Looped's converged part.
+def plot_family_over_training(series: Mapping, accuracy: Mapping | None = None, probe_steps=(),
+                              stats=sx.STATISTICS + ("kappa_10", "lambda_max"), converged_from: int | None = None):
+    """The statistic family over training, one panel per statistic (its name as the y label): each
+    arm's median over seeds (line) and range (band), on linear step axes. ``series[arm]`` = ``(steps,
+    {stat: (seeds, probes)})``. ``accuracy[arm]`` = ``(eval steps, (seeds, evals))`` complex-split accuracy,
+    drawn on top with the probe steps marked (so a reader sees that the probes cover the climb);
+    ``converged_from`` shades the converged segment (the lr decay).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
     stats = list(stats)
-    ncol = 4 if len(stats) > 6 else 3
-    nrow = int(np.ceil(len(stats) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.6 * ncol, 2.7 * nrow), sharex=True, squeeze=False)
-    for ax, k in zip(axes.flat, stats):
+    ncol = 4
+    nrow = 1 + int(np.ceil(len(stats) / ncol))
+    fig = plt.figure(figsize=(3.5 * ncol, 2.35 * nrow + 0.6), layout="constrained")
+    gs = fig.add_gridspec(nrow, ncol)
+    top = fig.add_subplot(gs[0, :])
+    axes = [fig.add_subplot(gs[1 + i // ncol, i % ncol], sharex=top) for i in range(len(stats))]
+    conv_label = "converged segment (lr decay)"
+    for arm, (steps, acc) in (accuracy or {}).items():
+        st = ARM_STYLE.get(arm, dict(color="0.4", ls="-", label=arm))
+        _band(top, steps, 100 * np.asarray(acc, float), st, st["label"])
+    if probe_steps:
+        top.plot(list(probe_steps), np.full(len(probe_steps), top.get_ylim()[0] if accuracy else 0), "|", color="0.2", ms=12,
+                 mew=1.2, label="probe steps (spectra)")
+    top.set(ylabel="complex-split\naccuracy (%)", title="accuracy climb and where the spectra are taken")
+    for ax, k in zip(axes, stats):
         for arm, (steps, ser) in series.items():
             st = ARM_STYLE.get(arm, dict(color="0.4", ls="-", label=arm))
-            _band(ax, np.maximum(np.asarray(steps, float), 1.0), ser[k], st, st["label"])
-        for phase, w in (windows or {}).items():
-            if w is not None:
-                ax.axvspan(max(w[0], 1), max(w[1], 1), color=PHASE_COLORS[phase], alpha=0.2, lw=0)
-        if warmup:
-            ax.axvline(warmup, color="0.3", lw=0.8, ls="--")
-        if converged:
-            ax.axvline(converged, color=PHASE_COLORS["stabilization"], lw=1.0)
-        ax.set_xscale("log")
+            _band(ax, steps, ser[k], st, st["label"])
         vals = np.concatenate([np.ravel(ser[k]) for _, ser in series.values()])
         if k != "negative_mass" and (np.isfinite(vals) & (vals > 0)).any():
             ax.set_yscale("log")
-        ax.set_title(STAT_LABELS.get(k, k), fontsize=9)
-    for ax in axes.flat[len(stats):]:
+        ax.set_ylabel(STAT_LABELS.get(k, k), fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in [top, *axes]:
+        if converged_from is not None:
+            ax.axvspan(converged_from, max(float(np.max(list(probe_steps) or [converged_from + 1])), converged_from + 1),
+                       color=PHASE_COLORS["stabilization"], alpha=0.18, lw=0, label=conv_label if ax is top else None)
+    for ax in axes[-ncol:]:
+        ax.set_xlabel("training step")
+    for ax in fig.axes[1 + len(stats):]:
         ax.axis("off")
-    for ax in axes[-1]:
-        ax.set_xlabel("training step (log; step 0 drawn at 1)")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    extra = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLORS[p], alpha=0.3) for p in PHASE_COLORS if (windows or {}).get(p)]
-    extra_l = [f"Looped-Attn {p}" for p in PHASE_COLORS if (windows or {}).get(p)]
-    fig.legend(handles + extra, labels + extra_l, loc="lower center", ncol=min(6, len(labels) + len(extra_l)), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def plot_null_calibration(data: Mapping):
+    """How large a diversification contrast must be before it is one: the noise null of the
+    Looped − Single contrast of one statistic (histogram, from flat series plus the estimator's measured
+    noise), its 95th percentile (the threshold), and each seed's observed contrast (ticks).
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    fig, ax = plt.subplots(figsize=(7.2, 3.3), layout="constrained")
+    null, obs = np.asarray(data["null"], float), np.asarray(data["observed"], float)
+    ax.hist(null, bins=60, color="0.75", density=True, label="null: no phase, estimator noise only")
+    ax.axvline(data["threshold"], color="0.2", ls="--", lw=1.2, label=f"95th percentile of the null ({data['threshold']:.2f})")
+    for i, v in enumerate(obs):
+        ax.axvline(v, color=ARM_STYLE["looped"]["color"], lw=2, alpha=0.8, label="observed, one line per seed" if i == 0 else None)
+    ax.set(xlabel=f"Looped − Single diversification of {STAT_LABELS.get(data['statistic'], data['statistic'])} (log units)",
+           ylabel="density")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return fig
+
+
+def plot_width_trend(rows: Sequence[Mapping]):
+    """Across widths: the Looped − Single diversification contrast (beyond its null) and the mean log κ_10
+    contrast over the climb, per seed (dots) and their mean (line) — a trend toward the paper's scale.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.2), layout="constrained")
+    d = [r["d_model"] for r in rows]
+    for ax, key, per, label in ((axes[0], "diversification_contrast", "per_seed_diversification",
+                                 "Looped − Single diversification\nbeyond the null (log units)"),
+                                (axes[1], "kappa_log_ratio", "per_seed_kappa", "mean log(κ_L / κ_S)\nover the climb")):
+        ax.plot(d, [r[key] for r in rows], "-", color=ARM_STYLE["looped"]["color"], lw=1.5, label="mean over seeds")
+        for r in rows:
+            ax.scatter(np.full(len(r[per]), r["d_model"]), r[per], s=18, color="0.3", zorder=3)
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(d, [str(x) for x in d])
+        ax.set(xlabel="width d_model", ylabel=label)
+    axes[0].legend(fontsize=8, frameon=False)
     return fig
 
 
@@ -215,8 +260,8 @@ def plot_kappa_sweep(sweep: Mapping):
 
 def plot_assumption1(a1: Mapping, step=None):
     """Assumption 1 on the low valley band: each model's eigenvalues λ/λ_max in the band, sorted, at
-    their quantile positions (so "more and smaller" reads as the Looped-Attn curve lying right of
-    and under the Single-Attn one), with the permutation test's p-value.
+    their positions (so "more and smaller" reads as the Looped-Attn curve lying right of and under the
+    Single-Attn one), with Assumption 1 (i)'s count ratio.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -227,10 +272,9 @@ def plot_assumption1(a1: Mapping, step=None):
         if v.size:
             ax.semilogy(np.arange(1, v.size + 1), v, color=st["color"], ls=st["ls"], marker="o", ms=3,
                         label=f"{st['label']}: {v.size} eigenvalues")
-    p = a1.get("p_value", float("nan"))
     title = "Assumption 1 on the low valley band" + (f" at step {step}" if step is not None else "")
-    if np.isfinite(a1.get("log_quantile_ratio", np.nan)):
-        title += f"\nlog(n_L/n_S) = {a1['log_count_ratio']:+.2f}, quantile log ratio {a1['log_quantile_ratio']:+.2f}, p = {p:.2g}"
+    if np.isfinite(a1.get("log_count_ratio", np.nan)):
+        title += f"\nlog(n_L/n_S) = {a1['log_count_ratio']:+.2f} (more low-curvature eigenvalues when > 0)"
     ax.set(xlabel="index i (ascending)", ylabel="λ_(i) / λ_max", title=title)
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
