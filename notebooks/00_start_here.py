@@ -180,6 +180,9 @@ from loopvalley.forest import plot_forest
 fig = plot_forest(claims)
 
 # %% [markdown]
+# *Figure 0.1* — One row per claim: the marker is its mean margin over seeds and the bar the 95 % interval; a bar wholly on the paper's side of 0 reads *holds*, wholly against it *fails*, across 0 *inconclusive*.
+
+# %% [markdown]
 # A verdict is a statement about *this* scale and *these* seeds. The notebooks' claims-check cells
 # assert only what is robust at `ci` (a set of verdicts, e.g. `{"holds", "inconclusive"}`), and the
 # README's table comes from the ledger of `python -m loopvalley reproduce` at `small`. A claim that

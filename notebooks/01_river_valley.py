@@ -160,6 +160,9 @@ for lr, dx in zip(demo_lrs, river_progress(traj, land)[-1]):
     print(f"lr = {lr:g}: river progress {float(dx):.1f}")
 
 # %% [markdown]
+# *Figure 1.1* — One panel per constant learning rate, same noise, same start (★): compare how far along the river (x) each path ends (●) and how high up the walls it bounces.
+
+# %% [markdown]
 # <details><summary>Answer</summary>
 #
 # The largest learning rate does both: it travels furthest (every step moves it by about $\eta h$
@@ -183,6 +186,9 @@ _, traj_const = wen_runs(lrs=demo_lrs, steps=steps, schedule="constant", draws=1
 fig = plot_loss_curves(land, traj_wsd, labels=[f"lr = {lr:g}" for lr in demo_lrs], reference=traj_const, draws=16)
 
 # %% [markdown]
+# *Figure 1.2* — WSD (solid) against the constant rate (dashed), mean of 16 noise draws: after the decay starts (dotted line) the valley loss (right) drains while the river progress (middle) stays, so the loss (left) ends ranked by progress.
+
+# %% [markdown]
 # Over seeds and a sweep of learning rates, the same three facts — river progress grows with the
 # learning rate, so does the valley loss, and only after the decay does the loss rank the runs by
 # their progress:
@@ -197,6 +203,9 @@ print("loss, after the decay  ", wen["loss_final"].mean(0).round(3))
 best_stable, best_final = wen["lrs"][wen["loss_stable"].mean(0).argmin()], wen["lrs"][wen["loss_final"].mean(0).argmin()]
 print(f"lowest loss in the stable phase at lr = {best_stable:g}; after the decay at lr = {best_final:g} "
       f"(the largest is {wen['lrs'].max():g})")
+
+# %% [markdown]
+# *Figure 1.3* — Over a sweep of learning rates: river progress and stable-phase valley loss both grow with η; on the right, compare the loss in the stable phase with the loss after the decay — only the latter keeps falling as η grows (the cell prints where each is lowest).
 
 # %% [markdown]
 # <details><summary>Answer</summary>

@@ -141,6 +141,9 @@ for name, land in (("U", U2), ("V", V2)):
 fig = plots.plot_valley_cross_sections(U2, V2)
 
 # %% [markdown]
+# *Figure 2.1* — The two valleys cut at one river position: the U-valley's contours are circles, the V-valley's are stretched along its flat direction v₂ (κ in the titles).
+
+# %% [markdown]
 # ## 2. Valley hopping, frame by frame
 #
 # Drop the forcing term $r\,b$ from the valley's gradient (the paper's "unforced part dominates"
@@ -181,9 +184,12 @@ U2_unforced = RiverValleyQuadratic(U2.lam, U2.coupling, forced=False)
 hop_U = simulate(U2_unforced, theta0, lr=1.5, steps=60)
 hop_V = simulate(V2_unforced, theta0, lr=1.5, steps=60)
 fig = plots.plot_hopping_frames({"U": U2_unforced, "V": V2_unforced}, {"U": hop_U, "V": hop_V},
-                                frames=(0, 1, 2, 3, 4, 5, 10, 60))
+                                frames=(0, 1, 2, 3, 10, 60))
 for name, land in (("U", U2_unforced), ("V", V2_unforced)):
     print(f"{name}-valley: ηλ_i = {(1.5 * land.lam).numpy().round(3).tolist()}")
+
+# %% [markdown]
+# *Figure 2.2* — Read each row left to right: the iterate (●) jumps between the walls along every direction with ηλ > 1 (row labels) and creeps along the others, while the river coordinate r (titles) advances.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
@@ -207,6 +213,9 @@ fig = plots.plot_hopping_trace(V2, hop_V_true, reference=hop_V, labels=("true GD
 v1 = hop_V_true.theta[:, 0, 1]
 last_flip = int(torch.nonzero(v1[1:] * v1[:-1] < 0).max()) + 1
 print(f"true GD: v1 changes sign for the last time at step {last_flip}")
+
+# %% [markdown]
+# *Figure 2.3* — True gradient descent (solid) against the unforced dynamics (dashed) from the same start in the V-valley: watch v₁ stop changing sign and v₂ stop draining under true GD, and the river coordinates part.
 
 # %% [markdown]
 # Over random draws ($m = 10$, $\kappa = 100$): the fraction of the first 10 steps at which a valley
@@ -297,6 +306,9 @@ for name, land in (("U", U10), ("V", V10)):
           f"C_1 = {curves[name]['C'][1]:.4f},  C_2000 = {curves[name]['C'][-1]:.3f}")
 
 # %% [markdown]
+# *Figure 2.4* — The cumulative force $C_K$ of one draw against its bound $\pm\mathcal C$ (dashed) and its limit $C_\infty$ (dotted): the U-valley's saturates within a few steps, the V-valley's keeps growing for hundreds — mind the two y-scales (grey: U on the V scale).
+
+# %% [markdown]
 # <details><summary>Answer</summary>
 #
 # After one step both are the same, $C_1 = \eta\, b^\top\theta_V^0$: the first push does not see the
@@ -324,6 +336,9 @@ print(f"η = 2.1: diverged in {sum(r['diverged'] for r in unstable) / len(unstab
       f"mean step {sum(r['diverged_step'] for r in unstable) / len(unstable):.0f}")
 
 # %% [markdown]
+# *Figure 2.5* — Each point is one draw's largest $\|C_K\|/\mathcal C$: inside the stability region (η < 2) all sit below the black line at 1, Theorem 1's bound; the open triangles at the top are the draws past η = 2, which diverged.
+
+# %% [markdown]
 # **Does the unforced recursion describe true gradient descent?** Only while the dropped forcing
 # $r\,b$ stays small. The median relative error of the prediction $r_K - r_0 = \eta K h - C_K$ under
 # true GD on the V-valley grows with $K$ and with the coupling $c$; the cell prints, for each $c$, the
@@ -336,6 +351,9 @@ fig = plots.plot_unforced_validity(validity)
 for c, err in zip(validity["couplings"], validity["rel_error"]):
     ok = [int(k) for k, e in zip(validity["Ks"], err) if e < 0.1]
     print(f"c = {c:g}: error < 10 % up to K = {max(ok) if ok else 'none'} (of K ≤ {int(validity['Ks'].max())})")
+
+# %% [markdown]
+# *Figure 2.6* — The error of the unforced prediction grows with the horizon K and the coupling c: read off where each line crosses the 10 % line (the cell prints it).
 
 # %% [markdown]
 # ## 4. Corollary 1: $\mathcal C_V \gg \mathcal C_U$ at equal $\lambda_{\max}$
@@ -356,6 +374,9 @@ fig = plots.plot_corollary1(c1)
 print("κ          ", c1["kappas"])
 print("𝒞_V/𝒞_U (m=10)", c1["bound_ratio"][:, 1].mean(0).round(1))
 print("(κ−1)/ln κ  ", c1["prediction"].round(1))
+
+# %% [markdown]
+# *Figure 2.7* — Left: the bound ratio $\mathcal C_V/\mathcal C_U$ grows like (κ−1)/ln κ, not like κ. Right: the realised force ratio starts at 1 and climbs with K; compare where it ends with the dashed bound ratio of its m — the title says on which side.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
@@ -410,6 +431,9 @@ for key in ("true", "unforced", "unforced_aligned", "sign_rule_accuracy"):
     print(f"{key:28s}", c2[key].mean(0).round(2))
 print(f"true GD at K = {c2['Ks'][-1]}: V − U river part {c2['late_river_diff'].mean():.3g}, "
       f"valley + coupling part {c2['late_valley_diff'].mean():.3g}")
+
+# %% [markdown]
+# *Figure 2.8* — How often the V-valley ends lower than the U-valley from the same start, against K: random draws (solid) against draws whose force points downstream (dashed), and in (b) the accuracy of the sign rule (dotted).
 
 # %% [markdown]
 # <details><summary>Answer</summary>

@@ -255,6 +255,9 @@ cx = data.ic["train"] >= hi
 print(f"complex training sequences in the lowest surprisal quintile: {float((sur[cx] <= low_s).double().mean()):.0%}")
 
 # %% [markdown]
+# *Figure 3.1* — (a) Where the simple and complex splits sit in the training IC distribution; (b) IC against surprisal, coloured by split: at every surprisal level there are sequences of every IC.
+
+# %% [markdown]
 # <details><summary>Answer</summary>
 #
 # Less surprising, on average — the trend in panel (b) is negative, and the identity above says
@@ -278,6 +281,9 @@ acc_bayes = sequence_metrics(predictive(x_c, "bayes", P_c), x_c)["acc"]
 acc_uni = sequence_metrics(predictive(x_c, "unigram", P_c, cfg.alpha, cfg.vocab_size), x_c)["acc"]
 print(f"complex test sequences on which counting (unigram) is at least as accurate as the true chain: "
       f"{float((acc_uni >= acc_bayes).double().mean()):.1%}")
+
+# %% [markdown]
+# *Figure 3.2* — Six test sequences of each split at evenly spaced IC quantiles, one row each: look for runs and orderless mixtures on the left, alternations and cycles on the right.
 
 # %% [markdown]
 # Simple sequences look like draws from token frequencies: long runs of a favourite token, or tokens
@@ -313,6 +319,9 @@ gap_ic = (prof["acc"]["bayes"] - prof["acc"]["unigram"]) * 100
 print("Bayes − unigram accuracy per IC bin (points):", gap_ic.numpy().round(1))
 
 # %% [markdown]
+# *Figure 3.3* — Each reference predictor's accuracy per bin: (a) by IC, the in-context unigram falls while the bigram and the oracle rise; (b) by surprisal, all fall together. The dash-dotted line is chance, 1/V.
+
+# %% [markdown]
 # <details><summary>Answer</summary>
 #
 # Read panel (a) from left to right: the unigram predictor's accuracy *falls* with IC, while the
@@ -337,6 +346,9 @@ print(f"counting (unigram) is {behind['simple']:.1f} points behind the oracle on
       f"{behind['complex']:.1f} points behind on the complex split; the in-context bigram is "
       f"{100 * (r['complex']['bayes']['acc'] - r['complex']['bigram']['acc']):.1f} points behind on the complex split "
       f"and trails counting by {100 * (r['simple']['unigram']['acc'] - r['simple']['bigram']['acc']):.1f} points on the simple one")
+
+# %% [markdown]
+# *Figure 3.4* — The reference predictors on each split (values on the bars): compare counting (in-context unigram) with the oracle on the simple split, and the in-context bigram with the oracle on the complex one; chance is 1/V.
 
 # %% [markdown]
 # On the **simple** split counting tokens is close to the oracle (and the bigram estimator is even
@@ -370,7 +382,7 @@ for alpha_, V_ in ((0.1, cfg.vocab_size), (cfg.alpha, cfg.vocab_size), (5.0, cfg
     rc = d.references["complex"]
     print(f"α = {alpha_:<4g} V = {V_}:  mean IC {float(d.ic['train'].mean()):.3f} nats/token;  complex split: "
           f"Bayes {100 * rc['bayes']['acc']:.1f}%, bigram {100 * rc['bigram']['acc']:.1f}%, "
-          f"unigram {100 * rc['unigram']['acc']:.1f}%, chance {100 * rc['uniform']['acc']:.1f}%")
+          f"unigram {100 * rc['unigram']['acc']:.1f}%, chance (1/V) {100 / V_:.1f}%")
 
 # %% [markdown]
 # <details><summary>Answers</summary>

@@ -196,6 +196,9 @@ per = [measure_pair(r["single"], r["looped"]) for r in records]
 tp = float(np.mean([p["plateau_step"] for p in per]))
 fig = plot_split_curves(records, metric="acc", marker_step=tp)
 
+# %% [markdown]
+# *Figure 4.1* — Both models on each split against the reference lines: on the complex split, follow Single to its plateau and Looped on towards the in-context bigram, and note where Looped leaves Single relative to the end of the shading, Single's plateau onset $t_p$.
+
 # %%
 col = lambda k: np.array([p[k] for p in per])  # noqa: E731  (one value per seed)
 print(f"paper : Looped complex {PAPER_COMPLEX[0]:.2f}% -> {PAPER_COMPLEX[1]:.2f}% after epoch 150")
@@ -229,6 +232,9 @@ side = "below" if fin["single"] < ref("unigram") else "above"
 print(f"complex-split loss at the end (nats/token): Single {fin['single']:.2f}, {side} the in-context unigram's "
       f"{ref('unigram'):.2f} by {abs(fin['single'] - ref('unigram')):.2f}; Looped {fin['looped']:.2f}, "
       f"in-context bigram {ref('bigram'):.2f}, Bayes {ref('bayes'):.2f}")
+
+# %% [markdown]
+# *Figure 4.2* — The same runs in loss (lower is better), with the references' losses: compare where Single's complex-split loss flattens with the in-context unigram line, and where Looped's heads with the bigram line.
 
 # %% [markdown]
 # ### Regime: when has Single-Attn stagnated?
@@ -291,6 +297,9 @@ fig = plot_ic_profile(prof)
 print("accuracy in the top IC bin: " + ", ".join(f"{k} {100 * float(v[-1]):.1f}%" for k, v in prof["acc"].items()))
 
 # %% [markdown]
+# *Figure 4.3* — The two trained models (thick) per IC bin next to the reference predictors (thin): look for the bin where Single leaves the unigram curve's company and how far Looped follows the in-context bigram.
+
+# %% [markdown]
 # ## 5. What the looped layer attends to
 #
 # **Predict:** in loop 1 of Looped-Attn, which key does a query attend to most, on average? (Hint:
@@ -306,8 +315,16 @@ looped = models["looped"]
 test = s.data.sample(runs[0].seed).test  # the test splits of the first seed
 x = test["complex"][:1]
 fig = plot_attention_maps(looped.attention_maps(x), x)
+
+# %% [markdown]
+# *Figure 4.4* — Looped-Attn's attention on one complex test sequence, one panel per loop, each position ticked with its token: look for loop 1's weight just left of the diagonal (the previous token), and compare the later loops' bright cells with the □ induction targets (the key after the most recent earlier occurrence of the query's token).
+
+# %%
 xc = test["complex"][:128]
 fig = plot_attention_offsets(looped.attention_maps(xc))
+
+# %% [markdown]
+# *Figure 4.5* — Mean attention at each offset i − j, per loop, over 128 complex sequences, against uniform attention (grey ticks): look at the bars at offset 1, the previous token.
 
 # %% [markdown]
 # ### Exercise: the previous-token score
@@ -377,6 +394,9 @@ for k, m in models.items():
 # %%
 single = models["single"]
 fig = plot_attention_maps(single.attention_maps(x), x)
+
+# %% [markdown]
+# *Figure 4.6* — Single-Attn's one pass on the same sequence, same markings as Figure 4.4: compare where its weight sits with the previous token and with the □ induction targets.
 
 # %% [markdown]
 # ### Try it

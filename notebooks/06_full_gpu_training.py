@@ -125,6 +125,9 @@ for s, cr in ratios.items():
 plt.show()
 
 # %% [markdown]
+# *Figure 6.1* — (a) The cost of one forward pass at each scale, Single against Looped, on a linear axis; (b) their ratio against the 3× of the loops alone (dashed): compare each bar's height with the line.
+
+# %% [markdown]
 # ## 3. The `train` command, as a CPU smoke run
 #
 # One run from a preset, with any field overridden:
@@ -169,6 +172,9 @@ for name, r in smoke.items():
 print(f"150 steps = {150 / preset('looped', 'ci').train.max_steps:.0%} of notebook 04's ci run")
 fig = plot_split_curves([smoke], metric="acc")
 plt.show()
+
+# %% [markdown]
+# *Figure 6.2* — The two 150-step smoke runs on both splits against the reference lines: compare the two models on the simple split, then on the complex one.
 
 # %% [markdown]
 # <details><summary>Answer</summary>
@@ -244,6 +250,9 @@ else:
     if shipped["claims"]:
         for c in shipped["claims"]:
             print(f"{c['id']}: {c['verdict']} at {c['scale']} scale")
+
+# %% [markdown]
+# *Figure 6.3* (drawn only when paper-scale records are shipped) — the paper-scale Single and Looped runs, read like Figure 6.2.
 
 # %% [markdown]
 # ## 6. Launching the paper-scale run from here

@@ -234,6 +234,9 @@ print(f"seed {runs[0].seed}: SCP fires at step {h['step'][fire] if fire is not N
 fig = plot_criterion(h, sc, runs[0].records, last_step=S - D)
 
 # %% [markdown]
+# *Figure 7.1* — SCP replayed on the first seed's Single run, one quantity per panel: follow the counter $c_t$ (bottom) up one stalled check (grey) at a time to $W$, the switch (dotted), and SHIFT's accuracy (green) leaving Single's there.
+
+# %% [markdown]
 # From the top: Single's window loss $L_t$ flattens within the first hundred steps; its complex-split
 # accuracy (blue) stops at the level that counting token frequencies gives, while Looped's (vermillion)
 # keeps climbing; $r_t$ drops into the noise around 0 and $\rho_t$ stays under $\delta_2$; the counter
@@ -273,6 +276,9 @@ print("δ2 changes the switch step only for δ2 ≤ " + (f"{max(binding):.3g}" i
       f"{free[math.inf] == [switch_criterion(stable_history(x, S - D), sc.delta1, sc.delta2, sc.patience) for x in histories]}")
 
 # %% [markdown]
+# *Figure 7.2* — The switch step as one threshold varies (dotted: its default), one line per seed: look for the range of each threshold over which the switch moves, and for the values at which a seed never switches (open markers in the *never* row).
+
+# %% [markdown]
 # What each threshold does: $\delta_1$ moves the switch once it is small enough for the noise in
 # $r_t$ to matter, $W$ moves it one check per unit, and $\delta_2$ only binds once it is below the
 # coherence the hopping iterate actually has — the printed range. At the default $\delta_2$ the
@@ -302,6 +308,9 @@ for p in POLICY_SELECTION["f1_margin"]:
 print(f"rule → '{choose_policy(POLICY_SELECTION)}' (exploratory seeds {RULE_SEEDS}, scale {POLICY_SELECTION['scale']})")
 
 # %% [markdown]
+# *Figure 7.3* — The three switch policies on the exploratory seeds (mean, 95 % interval, seeds as dots; ★ the chosen one): the rule reads the left panel, the highest mean F1 margin.
+
+# %% [markdown]
 # ## 5. Single, Looped and SHIFT at equal compute, after the same decay (F1)
 
 # %%
@@ -312,6 +321,9 @@ for p in per:
           f"{p['looped_final']:>7.1f} {p['shift_final']:>7.1f} {p['f1_gap']:>+6.1f} {p['transient_drop']:>5.1f}")
 print("final complex-split accuracy (%) at the end of each arm's decay; gap = SHIFT − Looped; "
       "drop = accuracy lost in the 100 steps after the switch")
+
+# %% [markdown]
+# *Figure 7.4* — Left, against steps: SHIFT follows Single to its switch (dashed), then climbs like Looped, later; right, against compute, where every arm ends at Looped's budget: compare the right ends with the dotted line, Looped's final − 1 point.
 
 # %% [markdown]
 # Left, against steps: SHIFT (green) follows Single until the switch, dips, then climbs like
@@ -355,6 +367,9 @@ for p in per:
     print(f"seed {p['seed']}: SHIFT needs {p['f2_ratio']:.2f}× Looped's FLOPs{cens}; best case {p['f2_bound']:.2f}×")
 
 # %% [markdown]
+# *Figure 7.5* — SHIFT's decayed accuracy minus its target at each budget, one line per seed: a line's crossing of 0 is the seed's measured ratio (filled); an open circle marked ≤ or ≥ is only a bound, the target being reached already at the smallest budget or not yet at the largest; ▲ is the seed's best case.
+
+# %% [markdown]
 # ## 7. Theorem 3 in two models
 #
 # At the *same* weights θ we compute the gradient of the loss with one loop and with three, and
@@ -377,6 +392,9 @@ for label, pre in (("theorem's model (linear, no LayerNorm)", "thm"), ("experime
           f"; after step {F3_EARLY}: W_Q {m(f'{pre}_late_cos_W_Q'):.2f}, W_K {m(f'{pre}_late_cos_W_K'):.2f}")
 
 # %% [markdown]
+# *Figure 7.6* — Cosine of Single's and Looped's gradients at the same weights along Single's run, per attention matrix: compare the W_Q and W_K curves in the early window (shaded) with F3's threshold (dotted), in the theorem's model and in the experiments' model.
+
+# %% [markdown]
 # Theorem 3's premises (our reading; the paper's exact matrices are not public): the score matrix
 # $W_{QK} = W_Q^\top W_K$ should be diagonally dominant (Assumption 4) and products of the attention
 # matrices close to PSD (Assumption 5). PSD-ness is $\sum_i \max(\lambda_i,0)/\sum_i|\lambda_i|$ of
@@ -388,6 +406,9 @@ print(f"theorem's model at step {F3_EARLY}: {m('thm_dd_QK_early'):.0%} diagonall
       f"PSD-ness W_QK {m('thm_psd_QK_early'):.2f}, W_OV {m('thm_psd_OV_early'):.2f}")
 print(f"experiments' model at step {F3_EARLY}: {m('exp_dd_QK_early'):.0%} diagonally dominant rows, "
       f"PSD-ness W_QK {m('exp_psd_QK_early'):.2f}, W_OV {m('exp_psd_OV_early'):.2f}")
+
+# %% [markdown]
+# *Figure 7.7* — Theorem 3's premises along the same runs, against the 1 they ask for (dashed): the lines under each panel say, computed from the records, whether each assumption holds in that model.
 
 # %% [markdown]
 # ## 8. Claims check

@@ -166,6 +166,9 @@ mean = lambda arm, key: np.mean([p["arms"][arm][key] for p in per])  # noqa: E73
 half = {a: mean_step(per, a, "half_step", all_seeds=True) for a in cfg.arms}  # None unless every seed climbed
 fig = plot_depth_curves(records, markers=half)
 
+# %% [markdown]
+# *Figure 9.1* — Every arm on both splits, each with its own colour, line style and marker, against the reference lines: on the complex split look for which arms leave Single's plateau and when (large dots: the half-climb steps).
+
 # %%
 print(f"one-layer plateau (Single's final complex accuracy): {np.mean([p['plateau'] for p in per]):.1f}%, "
       f"in-context bigram: {np.mean([p['bigram_complex'] for p in per]):.1f}%")
@@ -209,6 +212,9 @@ for a in cfg.arms:
 onset = {a: mean_step(per, a, "induction_step", all_seeds=True) for a in cfg.arms}
 fig = plot_mechanism_over_training(records, arms=("looped", "untied-3"), climb=half, onset=onset)
 
+# %% [markdown]
+# *Figure 9.2* — One column per arm: each loop's or layer's previous-token score (top) and induction score (middle) against their chance levels (dashed), and the complex accuracy (bottom); compare the induction head's formation (dotted) with the half-climb step (solid).
+
 # %%
 print(f"chance: induction {mean('looped', 'induction_chance'):.2f}, previous-token {mean('looped', 'previous_token_chance'):.2f}")
 print(f"{'arm':<12} {'seed':>5} {'prev-token (loop/layer)':>24} {'induction (loop/layer)':>23} {'head forms':>11} {'half-way up':>12}")
@@ -221,6 +227,9 @@ for a in ("single", "wide-single", "untied-2", "untied-3", "looped"):
         print(f"{a:<12} {seed:>5} {' '.join(f'{v:.2f}' for v in prev):>24} {' '.join(f'{v:.2f}' for v in ind):>23} "
               f"{step(q['induction_step']):>11} {step(q['half_step']):>12}")
 fig = plot_climb_timing(per)
+
+# %% [markdown]
+# *Figure 9.3* — Per seed, when the induction head forms (open) and when the complex accuracy is half-way up (filled): a segment running left to right means the head came first; ▷ at the end of training marks an event the seed never reached.
 
 # %% [markdown]
 # What to read off. In Looped-Attn, loop 1 becomes a **previous-token head** (its score rises from the
@@ -246,6 +255,9 @@ if runs is not None:  # the trained weights of the first seed
     fig = plot_attention_grid(maps, x)
 else:
     print("the shipped records hold no weights: set RECOMPUTE = True to draw the attention maps")
+
+# %% [markdown]
+# *Figure 9.4* — Looped-Attn's loops (top) and Untied-3's layers (bottom) on one complex test sequence, tokens on the axes: compare where each loop's and layer's weight sits with the □ induction targets (the key after the most recent earlier occurrence of the query's token; the induction score counts every earlier one).
 
 # %% [markdown]
 # **Predict, then try:**

@@ -41,15 +41,28 @@ class Context:
 
     def save_figure(self, fig, name: str, alt: str = "") -> Path:
         """Save a matplotlib figure as ``out_dir/name.png`` and ``.svg`` (with ``alt`` as its
-        description) and list it in the report."""
+        description) and list it in the report.
+
+        A warning matplotlib raises while drawing — a layout engine that gave up ("constrained_layout
+        not applied", "Tight layout not applied"), a glyph the font lacks — is an error here: the figure
+        would be saved broken. (matplotlib attributes these warnings to the caller's line, so they are
+        caught by category, ``UserWarning``, for the duration of the save.)"""
+        import warnings
+
         import matplotlib.pyplot as plt
 
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / f"{name}.png"
         meta = {"Description": alt} if alt else {}
-        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=meta)
-        fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Description": alt} if alt else None)
-        plt.close(fig)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", UserWarning)
+                fig.savefig(path, dpi=120, bbox_inches="tight", metadata=meta)
+                fig.savefig(path.with_suffix(".svg"), bbox_inches="tight", metadata={"Description": alt} if alt else None)
+        except UserWarning as w:
+            raise RuntimeError(f"figure {name!r}: matplotlib warned while drawing it: {w}") from w
+        finally:
+            plt.close(fig)
         self.figures.append(str(path))
         return path
 

@@ -22,17 +22,49 @@ MODEL_STYLE = {
     "looped": dict(color="#D55E00", label="Looped-Attn (3 loops)"),
 }
 REF_STYLE = {
-    "bayes": dict(color="0.2", ls="-", label="Bayes (true chain)"),
-    "bigram": dict(color="#009E73", ls="--", label="in-context bigram"),
+    "bayes": dict(color="0.2", ls="-", label="Bayes with the true chain (oracle)"),
+    "bigram": dict(color="#009E73", ls="--", label="in-context bigram (Bayes, Dirichlet prior)"),
     "unigram": dict(color="#CC79A7", ls=":", label="in-context unigram"),
-    "uniform": dict(color="0.55", ls="-.", label="chance"),
+    "uniform": dict(color="0.55", ls="-.", label="chance (1/V)"),
 }
+REF_ORDER = ("bayes", "bigram", "unigram", "uniform")  # top to bottom, as the levels usually sit
 SPLIT_COLOR = {"simple": "#56B4E9", "complex": "#E69F00"}  # Okabe–Ito sky blue / orange
 TOKEN_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#7F7F7F")  # token id → colour
 
 
 def _np(x):
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def reference_level(refs: Mapping, kind: str, metric: str = "acc") -> float:
+    """The level of reference predictor ``kind`` in ``refs`` (``{predictor: {"loss", "acc"}}`` of one
+    split, e.g. a run record's ``meta["references"][split]``). Chance is 1/V: the uniform predictor's
+    argmax always picks token 0, so its recorded accuracy is token 0's frequency, not chance; V is read
+    off its loss, log V.
+
+    Introduced in notebooks/03_markov_language.
+    """
+    if kind == "uniform" and metric == "acc":
+        return 1.0 / round(float(np.exp(refs["uniform"]["loss"])))  # V = e^{log V}
+    return float(refs[kind][metric])
+
+
+def draw_references(ax, refs: list, split: str, metric: str = "acc", scale: float = 1.0,
+                    kinds=REF_ORDER) -> list:
+    """Horizontal lines at the reference predictors' levels on ``split`` (mean over ``refs``, one
+    ``meta["references"]`` per seed): Bayes with the true chain (the oracle), the in-context bigram
+    (Bayes for the Dirichlet prior, from the context alone), the in-context unigram, chance 1/V.
+    Returns the lines (for a legend).
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    lines = []
+    refs = [r for r in refs if r and split in r]
+    for k in kinds:
+        if refs and k in refs[0][split]:
+            v = scale * float(np.mean([reference_level(r[split], k, metric) for r in refs]))
+            lines.append(ax.axhline(v, lw=1, zorder=1, **REF_STYLE[k]))
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,7 +155,7 @@ def plot_references(references: Mapping, metric: str = "acc"):
     w = 0.8 / len(names)
     top = 0.0
     for i, k in enumerate(names):
-        vals = [references[s][k][metric] * (100 if metric == "acc" else 1) for s in splits]
+        vals = [reference_level(references[s], k, metric) * (100 if metric == "acc" else 1) for s in splits]
         top = max(top, *vals)
         bars = ax.bar(np.arange(len(splits)) + i * w, vals, w, color=REF_STYLE[k]["color"], label=REF_STYLE[k]["label"])
         ax.bar_label(bars, fmt="%.1f" if metric == "acc" else "%.2f", fontsize=8, padding=2)
@@ -147,6 +179,8 @@ def plot_ic_profile(profile: Mapping, metric: str = "acc", ax=None, styles: Mapp
     scale = 100 if metric == "acc" else 1
     for name, vals in profile[metric].items():
         st = styles.get(name, dict(label=name))
+        if name == "uniform" and metric == "acc":  # chance is 1/V (the uniform predictor's argmax is token 0)
+            vals = 1.0 / np.round(np.exp(_np(profile["loss"]["uniform"])))
         ax.plot(ic, _np(vals) * scale, **st)
     ax.set(xlabel="IC (nats / token, bin mean)", ylabel="accuracy (%)" if metric == "acc" else "loss (nats / token)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from loopvalley.language.plots import MODEL_STYLE, REF_STYLE, _np
+from loopvalley.language.plots import MODEL_STYLE, _np, draw_references
 
 LOOP_COLORS = ("#E69F00", "#0072B2", "#D55E00", "#CC79A7", "#009E73", "#56B4E9")  # one per loop (offsets figure)
 
@@ -38,55 +38,98 @@ def plot_split_curves(
     labels: Mapping | None = None,
 ):
     """Per-split curves of both models over seeds (mean line, min–max band), with the reference
-    predictors as horizontal lines and Single's plateau onset (the phase boundary) marked.
+    predictors as horizontal lines (chance 1/V, in-context unigram, in-context bigram, Bayes with the
+    true chain) and, at ``marker_step``, Single's plateau onset t_p: the region before it is shaded
+    (Single's complex accuracy still rising there; Looped may already be climbing). One legend,
+    under the panels.
 
     ``records``: one ``{"single": RunRecord, "looped": RunRecord}`` per seed. ``x``: "step" or "epoch".
     ``labels`` overrides the legend entries, e.g. ``{"looped": "Looped-Attn (5 loops)"}``.
 
     Introduced in notebooks/04_single_vs_looped.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     splits = ("simple", "complex")
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4), sharey=(metric == "loss"))
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6), sharey=(metric == "loss"), layout="constrained")
     scale = 100 if metric == "acc" else 1
     names = [n for n in ("single", "looped") if n in records[0]]
     per_epoch = records[0][names[0]].meta.get("steps_per_epoch", 1) if x == "epoch" else 1
+    handles = []
     for ax, split in zip(axes, splits):
+        handles = []
         for name in names:
             steps, vals = _stack(records, name, split, metric)
             xs = steps / per_epoch
             st = MODEL_STYLE.get(name, dict(label=name))
             label = (labels or {}).get(name, st["label"])
-            ax.plot(xs, scale * vals.mean(0), color=st.get("color"), lw=2, label=label)
+            handles += ax.plot(xs, scale * vals.mean(0), color=st.get("color"), lw=2, label=label)
             if len(records) > 1:
                 ax.fill_between(xs, scale * vals.min(0), scale * vals.max(0), color=st.get("color"), alpha=0.2)
         if references:
-            refs = [r[names[0]].meta.get("references", {}) for r in records]
-            for k in ("bayes", "bigram", "unigram"):
-                if refs[0] and k in refs[0].get(split, {}):
-                    v = np.mean([r[split][k][metric] for r in refs]) * scale
-                    ax.axhline(v, lw=1, **{kk: vv for kk, vv in REF_STYLE[k].items()})
+            handles += draw_references(ax, [r[names[0]].meta.get("references", {}) for r in records], split,
+                                       metric, scale)
         if marker_step is not None:
             xm = marker_step / per_epoch
             ax.axvline(xm, color="0.3", lw=1)
             ax.axvspan(0, xm, color="0.9", zorder=-1)
-            ax.text(xm / 2, 0.02, "phase 1", transform=ax.get_xaxis_transform(), ha="center", fontsize=8, color="0.3")
-            ax.text(xm + (xs[-1] - xm) / 2, 0.02, "phase 2", transform=ax.get_xaxis_transform(), ha="center",
-                    fontsize=8, color="0.3")
         ax.set(title=f"{split} split", xlabel="training step" if x == "step" else "epoch",
                ylabel="next-token accuracy (%)" if metric == "acc" else "loss (nats / token)")
-    if metric == "acc":
-        lo = min(ax.get_ylim()[0] for ax in axes)
-        for ax in axes:
-            ax.set_ylim(max(lo, 30), None)
-    # one legend for both panels, below them: off the data
-    handles, names_ = axes[0].get_legend_handles_labels()
-    fig.tight_layout(rect=(0, 0.09, 1, 1))
-    fig.legend(handles, names_, loc="lower center", ncol=len(names_), fontsize=8, frameon=False)
+    if marker_step is not None:
+        unit = "step" if x == "step" else "epoch"
+        handles += [Patch(color="0.9", label="before Single's plateau onset $t_p$ (its complex accuracy > 1 point under its final)"),
+                    Line2D([], [], color="0.3", lw=1, label=f"$t_p$ = {unit} {marker_step / per_epoch:.0f}")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, fontsize=8, frameon=False)
     return fig
 
 
-def plot_attention_maps(maps, tokens=None, seq: int = 0, head: int = 0, max_len: int = 32):
-    """The attention pattern A[i, j] (query i attends to key j) of every loop, for one sequence.
+def induction_targets(tokens) -> list:
+    """``(query i, key j)`` for every query whose token occurred before: j is the position right after
+    the previous occurrence p of x_i (j = p + 1), the key an induction head attends to — what followed
+    the current token last time.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    last, out = {}, []
+    for i, t in enumerate(np.asarray(tokens).tolist()):
+        if t in last:
+            out.append((i, last[t] + 1))  # the key after the previous occurrence of x_i
+        last[t] = i
+    return out
+
+
+INDUCTION_MARK = dict(marker="s", s=16, facecolors="none", edgecolors="#D55E00", linewidths=0.9)  # vermillion: visible on viridis
+
+
+def _token_axes(ax, t, label_y: bool):
+    """Tick every position with its token; axis labels say so."""
+    n = len(t)
+    fs = 6 if n <= 32 else 5
+    ax.set_xticks(range(n), [str(v) for v in t], fontsize=fs)
+    ax.set_yticks(range(n), [str(v) for v in t], fontsize=fs)
+    ax.tick_params(length=1.5, pad=1)
+    ax.set_xlabel("key j (tick: its token; position 0 on the left)", fontsize=8)
+    if label_y:
+        ax.set_ylabel("query i (tick: its token; position 0 at the top)", fontsize=8)
+
+
+def _attention_legend(fig, marked: bool):
+    from matplotlib.lines import Line2D
+
+    if marked:
+        fig.legend(handles=[Line2D([], [], ls="", marker="s", mfc="none", mec="#D55E00", ms=5,
+                                   label="induction target: the key right after the most recent earlier\noccurrence of "
+                                         "the query's token (the induction score counts every one)")],
+                   loc="outside lower center", fontsize=8, frameon=False)
+
+
+def plot_attention_maps(maps, tokens=None, seq: int = 0, head: int = 0, max_len: int = 32, name: str | None = None):
+    """The attention pattern A[i, j] (query i attends to key j) of every loop, for one sequence, one
+    colour scale for all loops. With ``tokens`` every position is ticked with its token and each
+    query's *induction target* is marked (□): the key right after the previous occurrence of the
+    query's token, where an induction head puts its weight. ``name`` titles the panels (default:
+    Single-Attn for one loop, Looped-Attn for more).
 
     ``maps``: ``(n_loops, B, H, T, T)`` from ``model.attention_maps(tokens)``.
 
@@ -94,17 +137,25 @@ def plot_attention_maps(maps, tokens=None, seq: int = 0, head: int = 0, max_len:
     """
     A = _np(maps)[:, seq, head, :max_len, :max_len]  # (L, T, T)
     L = A.shape[0]
-    fig, axes = plt.subplots(1, L, figsize=(3.6 * L + 0.6, 3.7), squeeze=False)
+    name = name or ("Single-Attn (1 loop)" if L == 1 else f"Looped-Attn ({L} loops)")
+    side = 4.3 if tokens is not None else 3.6
+    fig, axes = plt.subplots(1, L, figsize=(side * L + 1.0, side + 0.6), squeeze=False, layout="constrained")
     vmax = max(float(A.max()), 1e-9)  # one colour scale for every loop (the colorbar is shared)
+    t = _np(tokens)[seq, : A.shape[-1]] if tokens is not None else None
+    marks = induction_targets(t) if t is not None else []
     for i, ax in enumerate(axes[0]):
         im = ax.imshow(A[i], cmap="viridis", vmin=0, vmax=vmax)
-        ax.set(title=f"loop {i + 1}", xlabel="key position j", ylabel="query position i" if i == 0 else None)
+        ax.set_title(name if L == 1 else f"{name}: loop {i + 1}", fontsize=10)
         ax.grid(False)
-        if tokens is not None and A.shape[-1] <= 24:
-            t = _np(tokens)[seq, : A.shape[-1]]
-            ax.set_xticks(range(len(t)), t, fontsize=6)
-            ax.set_yticks(range(len(t)), t, fontsize=6)
+        if t is not None:
+            _token_axes(ax, t, label_y=(i == 0))
+            if marks:
+                qi, kj = zip(*marks)
+                ax.scatter(kj, qi, **INDUCTION_MARK)
+        else:
+            ax.set(xlabel="key position j", ylabel="query position i" if i == 0 else None)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention weight")
+    _attention_legend(fig, bool(marks))
     return fig
 
 
@@ -135,13 +186,14 @@ def plot_attention_offsets(maps, max_offset: int = 8):
 # ----------------------------------------------------------------------------------------------
 # Notebook 09: recursion or depth
 
-# Okabe–Ito colours; wide and single also get their own line styles (readable in greyscale)
+# Okabe–Ito colours; every arm also gets its own line style and marker (readable in greyscale, and the
+# two blues of the untied stacks apart)
 ARM_STYLE = {
-    "single": dict(color="#000000", ls=":", label="Single-Attn (1 layer, once)"),
-    "looped": dict(color="#D55E00", ls="-", label="Looped-Attn (1 layer, 3 loops)"),
-    "untied-2": dict(color="#56B4E9", ls="-", label="Untied-2 (2 layers)"),
-    "untied-3": dict(color="#0072B2", ls="-", label="Untied-3 (3 layers)"),
-    "wide-single": dict(color="#E69F00", ls="--", label="wide Single-Attn (3× heads)"),
+    "single": dict(color="#000000", ls=":", marker=None, label="Single-Attn (1 layer, once)"),
+    "looped": dict(color="#D55E00", ls="-", marker=None, label="Looped-Attn (1 layer, 3 loops)"),
+    "untied-2": dict(color="#56B4E9", ls=(0, (6, 2)), marker="s", label="Untied-2 (2 layers)"),
+    "untied-3": dict(color="#0072B2", ls="-.", marker="^", label="Untied-3 (3 layers)"),
+    "wide-single": dict(color="#E69F00", ls="--", marker=None, label="wide Single-Attn (3× heads)"),
 }
 CHANCE_STYLE = dict(color="0.5", ls="--", lw=1)
 
@@ -153,42 +205,46 @@ def _label(arm: str) -> str:
 
 def plot_depth_curves(records: Sequence[Mapping], metric: str = "acc", arms: Sequence[str] | None = None,
                       references: bool = True, markers: Mapping[str, float] | None = None):
-    """Simple- and complex-split curves of every arm over seeds (mean line, min–max band), with the
-    reference predictors as thin horizontal lines.
+    """Simple- and complex-split curves of every arm over seeds (mean line, min–max band), each arm
+    with its own colour, line style and marker, with the reference predictors as thin horizontal
+    lines (chance 1/V, in-context unigram, in-context bigram, Bayes with the true chain).
 
     ``records``: one ``{arm: RunRecord}`` per seed; ``arms`` selects and orders the arms (default:
-    all of the first seed's). ``markers`` (``{arm: step}``) draws a tick on the complex panel at,
+    all of the first seed's). ``markers`` (``{arm: step}``) draws a large dot on the complex panel at,
     e.g., each arm's half-climb step.
 
     Introduced in notebooks/09_recursion_or_depth.
     """
+    from matplotlib.lines import Line2D
+
     arms = list(arms or records[0])
     scale = 100 if metric == "acc" else 1
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.1), sharey=(metric == "loss"))
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.3), sharey=(metric == "loss"), layout="constrained")
+    handles = []
     for ax, split in zip(axes, ("simple", "complex")):
+        handles = []
         for arm in arms:
             steps = np.asarray(records[0][arm].eval_step)
             vals = scale * np.stack([r[arm].curve(split, metric)[1] for r in records])  # (seeds, evals)
-            st = ARM_STYLE.get(arm, dict(color=None, ls="-"))
-            ax.plot(steps, vals.mean(0), color=st["color"], ls=st["ls"], lw=2, label=_label(arm))
+            st = ARM_STYLE.get(arm, dict(color=None, ls="-", marker=None))
+            every = max(1, len(steps) // 8)
+            handles += ax.plot(steps, vals.mean(0), color=st["color"], ls=st["ls"], lw=2, marker=st.get("marker"),
+                               ms=5, markevery=(every // 2, every), label=_label(arm))
             if len(records) > 1:
                 ax.fill_between(steps, vals.min(0), vals.max(0), color=st["color"], alpha=0.15, lw=0)
             if markers and split == "complex" and markers.get(arm) is not None:
                 m = float(markers[arm])
-                ax.plot([m], [np.interp(m, steps, vals.mean(0))], marker="o", ms=6, color=st["color"], mec="white")
+                ax.plot([m], [np.interp(m, steps, vals.mean(0))], marker="o", ms=8, color=st["color"], mec="white",
+                        zorder=5)
         if references:
-            refs = [r[arms[0]].meta.get("references", {}) for r in records]
-            for k, st in REF_STYLE.items():
-                if k != "uniform" and refs[0] and k in refs[0].get(split, {}):
-                    ax.axhline(scale * np.mean([r[split][k][metric] for r in refs]), lw=1, **st)
+            handles += draw_references(ax, [r[arms[0]].meta.get("references", {}) for r in records], split,
+                                       metric, scale)
         ax.set(title=f"{split} split", xlabel="training step",
                ylabel="next-token accuracy (%)" if metric == "acc" else "loss (nats / token)")
-    if metric == "acc":
-        lo = min(ax.get_ylim()[0] for ax in axes)
-        for ax in axes:
-            ax.set_ylim(max(lo, 30), None)
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    fig.tight_layout()
+    if markers and any(v is not None for v in markers.values()):
+        handles.append(Line2D([], [], ls="", marker="o", ms=8, color="0.4", mec="white",
+                              label="half-climb step (complex split)"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     return fig
 
 
@@ -197,15 +253,17 @@ def plot_mechanism_over_training(records: Sequence[Mapping], arms: Sequence[str]
     """The mechanism check: for each arm (a column), the previous-token score (top row) and the
     induction score (middle row) of every loop/layer over training — the best head, mean over seeds
     with a min–max band, the uniform-attention chance level dashed — and the arm's complex-split
-    accuracy (bottom row). ``climb`` / ``onset`` (``{arm: step}``) draw vertical lines at the complex
-    accuracy's half-climb step (solid) and the induction head's formation step (dotted).
+    accuracy with the reference predictors (bottom row). ``climb`` / ``onset`` (``{arm: step}``) draw
+    vertical lines at the complex accuracy's half-climb step (solid) and the induction head's
+    formation step (dotted); one legend per row, right of the last column, lists what any column shows.
 
     ``records``: one ``{arm: RunRecord}`` per seed, trained with a ``mechanism`` probe.
 
     Introduced in notebooks/09_recursion_or_depth.
     """
     arms = [a for a in arms if a in records[0]]
-    fig, axes = plt.subplots(3, len(arms), figsize=(4.6 * len(arms) + 1.8, 8.2), sharex="col", squeeze=False)
+    fig, axes = plt.subplots(3, len(arms), figsize=(4.6 * len(arms) + 2.6, 8.4), sharex="col", squeeze=False,
+                             layout="constrained")
     for j, arm in enumerate(arms):
         for i, key in enumerate(("previous_token", "induction")):
             ax = axes[i, j]
@@ -226,32 +284,43 @@ def plot_mechanism_over_training(records: Sequence[Mapping], arms: Sequence[str]
         steps = np.asarray(records[0][arm].eval_step)
         acc = 100 * np.stack([r[arm].curve("complex")[1] for r in records])
         st = ARM_STYLE.get(arm, dict(color="0.3", ls="-"))
-        ax.plot(steps, acc.mean(0), color=st["color"], ls=st["ls"], lw=2, label="complex accuracy")
+        ax.plot(steps, acc.mean(0), color=st["color"], ls=st["ls"], lw=2, label="complex accuracy (this column's arm)")
         if len(records) > 1:
             ax.fill_between(steps, acc.min(0), acc.max(0), color=st["color"], alpha=0.15, lw=0)
+        draw_references(ax, [r[arm].meta.get("references", {}) for r in records], "complex", "acc", 100)
         ax.set(xlabel="training step", ylabel="complex accuracy (%)" if j == 0 else None)
         for row in axes[:, j]:
             if climb and climb.get(arm) is not None:
                 row.axvline(float(climb[arm]), color="0.2", lw=1, label="complex accuracy half-way up")
             if onset and onset.get(arm) is not None:
                 row.axvline(float(onset[arm]), color="0.2", lw=1.2, ls=":", label="induction head forms")
-    for i in range(3):  # one legend per row, right of the last column
-        axes[i, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    fig.tight_layout()
+    for i in range(3):  # one legend per row, right of the last column: every entry any column of the row shows
+        seen = {}
+        for ax in axes[i]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(lab, h)
+        axes[i, -1].legend(seen.values(), seen.keys(), fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                           frameon=False)
     return fig
 
 
 def plot_attention_grid(maps: Mapping, tokens=None, seq: int = 0, max_len: int = 32):
     """Attention patterns A[i, j] (query i attends to key j) side by side: one row per model, one
-    column per loop/layer; the heads are averaged. ``maps``: ``{arm: (L, B, H, T, T)}`` from
-    ``model.attention_maps(tokens)``.
+    column per loop/layer; the heads are averaged. With ``tokens`` every position is ticked with its
+    token and each query's induction target is marked (□, as in :func:`plot_attention_maps`).
+    ``maps``: ``{arm: (L, B, H, T, T)}`` from ``model.attention_maps(tokens)``.
 
     Introduced in notebooks/09_recursion_or_depth.
     """
     arms = list(maps)
     L = max(int(_np(maps[a]).shape[0]) for a in arms)
-    fig, axes = plt.subplots(len(arms), L, figsize=(3.3 * L + 1.2, 3.2 * len(arms)), squeeze=False)
+    side = 4.0 if tokens is not None else 3.3
+    fig, axes = plt.subplots(len(arms), L, figsize=(side * L + 1.2, (side + 0.3) * len(arms) + 0.4), squeeze=False,
+                             layout="constrained")
     im = None
+    T = min(max_len, int(_np(maps[arms[0]]).shape[-1]))
+    t = _np(tokens)[seq, :T] if tokens is not None else None
+    marks = induction_targets(t) if t is not None else []
     for r, arm in enumerate(arms):
         A = _np(maps[arm])[:, seq].mean(axis=1)[:, :max_len, :max_len]  # (L, T, T), heads averaged
         word = "loop" if arm in ("looped", "single", "wide-single") else "layer"
@@ -262,38 +331,61 @@ def plot_attention_grid(maps: Mapping, tokens=None, seq: int = 0, max_len: int =
                 ax.axis("off")
                 continue
             im = ax.imshow(A[c], cmap="viridis", vmin=0, vmax=1)
-            ax.set(title=f"{_label(arm).split(' (')[0]}: {word} {c + 1}", xlabel="key position j",
-                   ylabel="query position i" if c == 0 else None)
+            ax.set_title(f"{_label(arm).split(' (')[0]}: {word} {c + 1}", fontsize=10)
+            if t is not None:
+                _token_axes(ax, t, label_y=(c == 0))
+                if marks:
+                    qi, kj = zip(*marks)
+                    ax.scatter(kj, qi, **INDUCTION_MARK)
+            else:
+                ax.set(xlabel="key position j", ylabel="query position i" if c == 0 else None)
     if im is not None:
-        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight")
+        fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight (heads averaged)")
+    _attention_legend(fig, bool(marks))
     return fig
 
 
 def plot_climb_timing(per: Sequence[Mapping], arms: Sequence[str] = ("looped", "untied-2", "untied-3")):
     """When each deep arm's induction head forms (open marker) and when its complex accuracy is half-way
-    up from the one-layer plateau (filled marker), one row per arm, one point per seed.
+    up from the one-layer plateau (filled marker), one row per arm, one point per seed (seeds spread
+    vertically within the row). An event a seed never reached is drawn at the end of training (▷,
+    open or filled) so that a missing point is not mistaken for a missing seed.
 
     ``per``: :func:`loopvalley.looped.recursion_depth.measure_seed` of every seed.
 
     Introduced in notebooks/09_recursion_or_depth.
     """
-    fig, ax = plt.subplots(figsize=(8.5, 0.8 * len(arms) + 1.4))
+    from matplotlib.lines import Line2D
+
+    fig, ax = plt.subplots(figsize=(9.5, 0.8 * len(arms) + 1.6), layout="constrained")
+    horizon = max(int(p.get("horizon", 0)) for p in per) or None
+    missing = False
     for i, arm in enumerate(arms):
         st = ARM_STYLE.get(arm, dict(color="0.3"))
         ind = [p["arms"][arm].get("induction_step") for p in per]
         half = [p["arms"][arm].get("half_step") for p in per]
-        jitter = np.linspace(-0.12, 0.12, len(per)) if len(per) > 1 else np.zeros(1)
+        jitter = np.linspace(-0.15, 0.15, len(per)) if len(per) > 1 else np.zeros(1)
         for k, (a, b) in enumerate(zip(ind, half)):
             y = i + jitter[k]
-            if a is not None and b is not None:
-                ax.plot([a, b], [y, y], color=st["color"], lw=1, alpha=0.6)
-            if a is not None:
-                ax.plot(a, y, "o", mfc="white", mec=st["color"], ms=7, label="induction head forms" if i == k == 0 else None)
-            if b is not None:
-                ax.plot(b, y, "o", color=st["color"], ms=7, label="complex accuracy half-way up" if i == k == 0 else None)
+            a_x = a if a is not None else horizon
+            b_x = b if b is not None else (horizon * 1.012 if horizon is not None and a is None else horizon)  # both missing: side by side
+            if a_x is not None and b_x is not None:
+                ax.plot([a_x, b_x], [y, y], color=st["color"], lw=1, alpha=0.6)
+            if a_x is not None:
+                ax.plot(a_x, y, "o" if a is not None else ">", mfc="white", mec=st["color"], ms=7)
+            if b_x is not None:
+                ax.plot(b_x, y, "o" if b is not None else ">", color=st["color"], ms=7)
+            missing |= a is None or b is None
     ax.set_yticks(range(len(arms)), [_label(a) for a in arms])
-    ax.invert_yaxis()
+    ax.set_ylim(len(arms) - 0.5, -0.5)
     ax.set(xlabel="training step")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    fig.tight_layout()
+    handles = [Line2D([], [], ls="", marker="o", mfc="white", mec="0.3", ms=7, label="induction head forms"),
+               Line2D([], [], ls="", marker="o", color="0.3", ms=7, label="complex accuracy half-way up")]
+    if missing and horizon is not None:
+        ax.axvline(horizon, color="0.5", ls="--", lw=0.8)
+        handles += [Line2D([], [], ls="", marker=">", mfc="white", mec="0.3", ms=7,
+                           label=f"not reached by the end of training (step {horizon}; open: head, filled: accuracy)"),
+                    Line2D([], [], color="0.5", ls="--", lw=0.8, label="end of training")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False,
+               title="one point per seed, seeds spread within a row", title_fontsize=8)
     return fig

@@ -392,12 +392,14 @@ def run(ctx: Context) -> list[Claim]:
     onset = {a: mean_step(per, a, "induction_step", all_seeds=True) for a in cfg.arms}
     ctx.save_figure(plot_depth_curves(records, markers=half), "recursion_depth_accuracy",
                     alt="simple- and complex-split accuracy over training for Single, Looped, Untied-2, Untied-3 "
-                        "and wide Single-Attn, mean over seeds with min–max bands")
+                        "and wide Single-Attn (own line style and marker each), mean over seeds with min–max bands, "
+                        "against chance (1/V), the in-context unigram and bigram and the true-chain oracle")
     ctx.save_figure(plot_mechanism_over_training(records, climb=half, onset=onset), "recursion_depth_mechanism",
                     alt="previous-token and induction scores of every loop of Looped-Attn and every layer of "
                         "Untied-3 over training, with their complex-split accuracy")
     x = cfg.run.data.sample(seeds[0]).test["complex"][:1]
     maps = {a: runs[0].model(a, cfg.run).attention_maps(x) for a in ("looped", "untied-3")}
     ctx.save_figure(plot_attention_grid(maps, x), "recursion_depth_attention",
-                    alt="attention patterns of Looped-Attn's loops and Untied-3's layers on one complex sequence")
+                    alt="attention of Looped-Attn's loops and Untied-3's layers on one complex sequence, tokens on the axes, "
+                        "each query's induction target marked")
     return claims

@@ -226,11 +226,15 @@ def run(ctx: Context) -> list[Claim]:
     ctx.save_records("sample-dynamics", {f"{r.seed}/{arm}": rec for r in runs for arm, rec in r.records.items()})
     tp = float(np.mean([measure_pair(r["single"], r["looped"])["plateau_step"] for r in records]))
     ctx.save_figure(plot_split_curves(records, metric="acc", marker_step=tp), "sample_dynamics_accuracy",
-                    alt="accuracy on the simple and complex splits over training, Single vs Looped, seed bands")
+                    alt="accuracy on the simple and complex splits over training, Single vs Looped with seed bands, against "
+                        "chance (1/V), the in-context unigram and bigram and the true-chain oracle; shaded until Single's "
+                        "plateau onset")
     ctx.save_figure(plot_split_curves(records, metric="loss", marker_step=tp), "sample_dynamics_loss",
-                    alt="loss on the simple and complex splits over training, Single vs Looped, seed bands")
+                    alt="loss on the simple and complex splits over training, Single vs Looped with seed bands, against the "
+                        "reference predictors' losses; shaded until Single's plateau onset")
     looped = runs[0].model("looped", cfg.run)
     x = cfg.run.data.sample(seeds[0]).test["complex"][:1]
     ctx.save_figure(plot_attention_maps(looped.attention_maps(x), x), "sample_dynamics_attention",
-                    alt="Looped-Attn's attention pattern on one complex sequence, loop by loop")
+                    alt="Looped-Attn's attention on one complex sequence, loop by loop, tokens on the axes, each query's "
+                        "induction target marked")
     return claims

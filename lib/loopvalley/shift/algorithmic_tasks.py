@@ -482,6 +482,10 @@ def run(ctx: Context) -> list[Claim]:
     by_length = {t: {a: [r.by_length[a] for r in rs] for a in ARMS} for t, rs in task_runs.items()}
     baselines = {t: rs[0].baselines for t, rs in task_runs.items()}
     n_train = {t.task: t.train_lengths[1] for t in cfg.tasks}
-    ctx.save_figure(plot_length_generalisation(by_length, n_train, baselines), "algorithmic_tasks",
-                    alt="held-out exact match by length per task: Single, Looped, SHIFT against chance and the input-blind baseline")
+    ctx.save_figure(plot_length_generalisation(by_length, n_train, baselines,
+                                               switched={t: [switch_step_of(r.records["shift"]) is not None for r in rs]
+                                                         for t, rs in task_runs.items()}), "algorithmic_tasks",
+                    alt="held-out exact match by length of each trained task, linear and log scale: Single, Looped and "
+                        "SHIFT (labelled when it never switched) against chance and the input-blind baseline, which "
+                        "only the log scale shows")
     return [claim]

@@ -656,13 +656,17 @@ def run(ctx: Context) -> list[Claim]:
     if hasattr(ctx, "save_records"):  # ship the records the notebook's small-scale figures can draw from
         ctx.save_records("shift", records_of(runs))
     ctx.save_figure(plot_comparison([r.records for r in runs], cfg.decay_steps), "shift_comparison",
-                    alt="complex-split accuracy against steps and FLOPs: Single, Looped, SHIFT, each ending in a decay")
+                    alt="complex-split accuracy against steps and against FLOPs as a fraction of Looped's: Single, Looped, "
+                        "SHIFT, each ending in a decay, with the reference predictors and Looped's final − 1 point")
     ctx.save_figure(plot_budgets([measure_seed(r, cfg) for r in runs]), "shift_f2",
-                    alt="SHIFT's decayed accuracy at each FLOP budget against Looped's target, per seed, with the best case")
+                    alt="SHIFT's decayed accuracy minus its target at each FLOP budget, per seed: the crossing is the measured "
+                        "ratio, an open marker with ≤ or ≥ a censored one (a bound), ▲ the best case")
     histories = [r.records["single"].probes["shift"] for r in runs]
     ctx.save_figure(plot_switch_sweep(histories, cfg.shift, cfg.run.train.max_steps - cfg.decay_steps, labels=seeds),
                     "shift_criterion_sweep",
-                    alt="switch step as each of delta1, delta2, W varies, one line per seed")
+                    alt="SCP's switch step as each of δ1, δ2, W varies (the others at their defaults), one line per seed, "
+                        "values at which a seed never switches in a separate row")
     ctx.save_figure(plot_alignment([r.records["single"] for r in runs], [r.theorem_model for r in runs], F3_EARLY),
-                    "shift_theorem3", alt="gradient cosines of W_Q, W_K, W_V, W_O along Single's run in two models")
+                    "shift_theorem3", alt="cosine of Single's and Looped's gradients of W_Q, W_K, W_V, W_O at the same weights along "
+                        "Single's run, in the theorem's model and the experiments' model, F3's early window and threshold marked")
     return claims

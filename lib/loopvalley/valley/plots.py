@@ -134,17 +134,19 @@ def plot_lr_sweep(wen: dict):
     Introduced in notebooks/01_river_valley.
     """
     lrs = wen["lrs"]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9), layout="constrained")
-    for ax, key, title in ((axes[0], "progress", "river progress (end of stable phase)"),
-                           (axes[1], "valley_stable", "valley loss (stable phase)")):
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.1), layout="constrained")
+    for ax, key, title, ylabel in ((axes[0], "progress", "river progress (end of stable phase)", "x − x₀ (along the river)"),
+                                   (axes[1], "valley_stable", "valley loss (stable phase)", "(λ/2)(y − f(x))²")):
         ax.errorbar(lrs, wen[key].mean(0), wen[key].std(0), marker="o", capsize=3, color=COLORS[0])
-        ax.set(xlabel="lr", title=title)
+        ax.set(xlabel="learning rate η of the stable phase", ylabel=ylabel, title=title)
     axes[2].errorbar(lrs, wen["loss_stable"].mean(0), wen["loss_stable"].std(0), marker="o", capsize=3,
                      color=COLORS[0], label="stable phase (mean of its second half)")
     axes[2].errorbar(lrs, wen["loss_final"].mean(0), wen["loss_final"].std(0), marker="s", capsize=3,
                      color=COLORS[1], label="after the decay")
-    axes[2].set(xlabel="lr", title="loss: the decay reveals the progress")
-    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    axes[2].set(xlabel="learning rate η of the stable phase", ylabel="loss L = −h·x + valley loss",
+                title="loss: the decay reveals the progress")
+    fig.legend(*axes[2].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8, frameon=False,
+               title="mean ± std over seeds", title_fontsize=8)
     return fig
 
 
@@ -168,32 +170,39 @@ def plot_valley_cross_sections(U, V, r: float = 0.0, lim: float = 3.0):
     return fig
 
 
-def plot_hopping_frames(landscapes: dict, trajs: dict, frames=range(0, 8), lim: float = 2.5):
+def plot_hopping_frames(landscapes: dict, trajs: dict, frames=(0, 1, 2, 3, 10, 60), lim: float = 2.5):
     """Valley hopping, frame by frame: for each (name → landscape, trajectory of one run, m = 2), one row
-    of cross-sections at the current river position with the iterate and its recent path.
+    of cross-sections (v₁ across, v₂ up) with the iterate at step k and its last three steps. Each row
+    is labelled with its ηλᵢ: a coordinate with ηλᵢ > 1 changes sign every step (the iterate jumps from
+    wall to wall), one with ηλᵢ < 1 drains without hopping; the titles give k and the river
+    coordinate r, which advances meanwhile.
 
     Introduced in notebooks/02_u_vs_v_valleys.
     """
     frames = list(frames)
-    fig, axes = plt.subplots(len(landscapes), len(frames), figsize=(1.9 * len(frames), 2.2 * len(landscapes)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(landscapes), len(frames), figsize=(2.3 * len(frames) + 0.8, 2.7 * len(landscapes) + 1.0),
+                             squeeze=False, layout="constrained")
     for row, (name, land) in enumerate(landscapes.items()):
         th = _np(trajs[name].theta[:, 0])  # (N, 1 + m)
+        eta = float(_np(trajs[name].lr).ravel()[0])
+        el = eta * _np(land.lam).ravel()  # ηλ_i
         V1, V2, L = (_np(a) for a in land.cross_section(0.0, lim, 61))
         levels = np.linspace(L.min(), L.min() + 0.5 * float(land.lam.max()) * lim**2, 10)
         for col, k in enumerate(frames):
             ax = axes[row, col]
             ax.contour(V1, V2, L, levels=levels, cmap="viridis", linewidths=0.6)
-            ax.plot(th[max(0, k - 3): k + 1, 1], th[max(0, k - 3): k + 1, 2], "-", color="gray", lw=0.8)
-            ax.plot(th[k, 1], th[k, 2], "o", color=COLORS[1], mec="black", ms=6)
-            ax.set(xticks=[], yticks=[], aspect="equal", title=f"k={k}  r={th[k, 0]:.3f}")
-            ax.title.set_fontsize(8)
+            ax.plot(th[max(0, k - 3): k + 1, 1], th[max(0, k - 3): k + 1, 2], "-", color="0.35", lw=1)
+            ax.plot(th[k, 1], th[k, 2], "o", color=COLORS[1], mec="black", ms=7)
+            ax.set(xticks=[], yticks=[], aspect="equal")
+            ax.set_title(f"step k = {k}\nr = {th[k, 0]:.3g}", fontsize=10)
             ax.grid(False)
-        axes[row, 0].set_ylabel(f"{name}\nv₂", fontsize=9)
+        hops = ", ".join("v" + "".join(chr(0x2080 + int(d)) for d in str(i + 1)) for i in np.flatnonzero(el > 1)) or "none"  # v₁, v₂
+        axes[row, 0].set_ylabel(f"{name}-valley\nηλ = {', '.join(f'{v:.3g}' for v in el)}\nhops: {hops}\n\nv₂ ↑",
+                                fontsize=10)
     for ax in axes[-1]:
-        ax.set_xlabel("v₁", fontsize=8)
-    fig.suptitle("Valley hopping: the iterate jumps between the walls while r advances")
-    fig.tight_layout()
+        ax.set_xlabel("v₁ →", fontsize=10)
+    fig.suptitle("Valley hopping: where ηλᵢ > 1 the iterate (●, its last steps in grey) jumps between the walls\n"
+                 "every step, while the river coordinate r (in each title) keeps advancing", fontsize=12)
     return fig
 
 
@@ -213,14 +222,15 @@ def plot_hopping_trace(landscape, traj, run: int = 0, reference=None, labels=(""
         th, k = _np(tr.theta[:, run]), _np(tr.steps_recorded)
         for i in range(th.shape[1] - 1):
             axes[0].plot(k, th[:, 1 + i], style, color=COLORS[i % len(COLORS)], lw=0.8, marker="." if style == "-" else None,
-                         ms=3, label=f"v{i + 1} (ηλ = {eta * lam[i]:.2g}) {tag}")
+                         ms=3, label=f"$v_{i + 1}$ (ηλ = {eta * lam[i]:.2g}) {tag}")
         axes[1].plot(k, th[:, 0], style, color="k", lw=1, label=f"r {tag}")
     axes[0].set_yscale("symlog", linthresh=1e-3)
-    axes[0].set(xlabel="step k", ylabel="v_i", title="valley coordinates (sign flips = hops)")
-    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
-    axes[1].set(xlabel="step k", ylabel="r", title="river coordinate")
+    axes[0].set(xlabel="step k", ylabel="valley coordinate $v_i$\n(symmetric log scale, linear within ±10⁻³)",
+                title="valley coordinates (a sign flip = a hop)")
+    axes[0].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    axes[1].set(xlabel="step k", ylabel="river coordinate r", title="river coordinate")
     if reference is not None:
-        axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+        axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
     return fig
 
 
@@ -265,41 +275,56 @@ def plot_bound_sweep(t1: dict):
     Introduced in notebooks/02_u_vs_v_valleys.
     """
     rows = t1["rows"]
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    fig, ax = plt.subplots(figsize=(8.8, 4.0), layout="constrained")
     kappas = t1["kappas"]
+    cap = 1e3
     for i, kap in enumerate(kappas):
         sel = [r for r in rows if r["kappa"] == kap]
         x = np.array([r["eta"] for r in sel]) + 0.03 * (i - (len(kappas) - 1) / 2)
-        y = np.array([min(r["max_ratio"], 1e3) for r in sel])
-        ax.scatter(x, y, s=12, alpha=0.6, color=COLORS[i], label=f"κ = {kap:g}")
+        raw = np.array([r["max_ratio"] for r in sel], float)
+        y = np.minimum(np.nan_to_num(raw, nan=np.inf), cap)
+        ok = y < cap
+        ax.scatter(x[ok], y[ok], s=14, alpha=0.6, color=COLORS[i], label=f"κ = {kap:g}")
+        ax.scatter(x[~ok], y[~ok], s=26, marker="^", facecolors="none", edgecolors=COLORS[i], lw=1)
     ax.axhline(1.0, color=BOUND_COLOR, lw=1, label=r"bound: $\|C_K\| = \mathcal{C}$")
-    ax.axvline(2.0, color="gray", ls=":", lw=1)
-    ax.text(2.0, ax.get_ylim()[0], " η = 2/λ_max", fontsize=8, va="bottom")
+    ax.axvline(2.0, color="gray", ls=":", lw=1, label="η = 2/λ_max: the valley diverges beyond")
+    ax.scatter([], [], s=26, marker="^", facecolors="none", edgecolors="0.3", label="≥ 10³ (capped: diverged)")
     ax.set_yscale("log")
-    ax.set(xlabel="η (λ_max = 1)", ylabel=r"$\max_K \|C_K\| / \mathcal{C}$", title=f"Theorem 1 over K ≤ {t1['K']} (capped at 10³)")
-    ax.legend(fontsize=8, loc="upper left")  # the corner above the stable points is empty
-    fig.tight_layout()
+    ax.set(xlabel="step size η (λ_max = 1)", ylabel=r"$\max_K \|C_K\| / \mathcal{C}$",
+           title=f"Theorem 1 over K ≤ {t1['K']}: one point per draw (κ side by side at each η)")
+    ax.yaxis.label.set_fontsize(12)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
 def plot_corollary1(c1: dict):
     """Left: the bound ratio 𝒞_V/𝒞_U against κ for each m, with (κ−1)/ln κ. Right: the realised force
-    ratio mean|C_K^V| / mean|C_K^U| against K.
+    ratio mean|C_K^V| / mean|C_K^U| against K at the κ closest to 100, with that κ's bound ratio for
+    each m dashed: the realised ratio starts at 1 and ends above or below the bound ratio — the title
+    says which, from the numbers (𝒞 bounds each force, not the ratio of two forces).
 
     Introduced in notebooks/02_u_vs_v_valleys.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.9), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4), layout="constrained")
     kap = c1["kappas"]
     j = int(np.argmin(np.abs(kap - 100)))  # the κ closest to 100
+    above = []
     for i, m in enumerate(c1["ms"]):
-        axes[0].loglog(kap, c1["bound_ratio"][:, i].mean(0), "o-", ms=4, color=COLORS[i], label=f"m = {m}")
-        axes[1].loglog(c1["Ks"], c1["realised_ratio"][:, i, j].mean(0), "o-", ms=4, color=COLORS[i],
-                       label=f"m = {m}, κ = {kap[j]:g}")
+        bound = c1["bound_ratio"][:, i].mean(0)  # (n_κ,)
+        realised = c1["realised_ratio"][:, i, j].mean(0)  # (n_K,)
+        axes[0].loglog(kap, bound, "o-", ms=4, color=COLORS[i], label=f"m = {m}")
+        axes[1].loglog(c1["Ks"], realised, "o-", ms=4, color=COLORS[i], label=f"m = {m}: realised")
+        axes[1].axhline(bound[j], color=COLORS[i], ls="--", lw=1, label=f"m = {m}: bound ratio {bound[j]:.3g}")
+        above.append(bool(realised[-1] > bound[j]))
     axes[0].loglog(kap, c1["prediction"], "k--", lw=1, label="(κ−1)/ln κ")
     axes[0].set(xlabel="κ(H_V)", ylabel=r"$\mathcal{C}_V / \mathcal{C}_U$", title="Corollary 1: the bound ratio")
-    axes[1].set(xlabel="K", ylabel="mean|C_K^V| / mean|C_K^U|", title=f"realised force ratio (η = {c1['eta']:g})")
+    end = "above" if all(above) else "below" if not any(above) else "above for some m, below for others:"
+    axes[1].set(xlabel="K (steps)", ylabel=r"mean$|C_K^V|$ / mean$|C_K^U|$",
+                title=f"realised force ratio at κ = {kap[j]:g} (η = {c1['eta']:g}):\n"
+                      f"from 1 at K = 1 to {end} the bound ratio (dashed)")
+    axes[1].title.set_fontsize(10)
     for ax in axes:
-        ax.legend(fontsize=7, loc="upper left")  # the curves rise from the lower left: that corner is empty
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
@@ -322,14 +347,13 @@ def plot_corollary2(c2: dict):
     for ax, title, curves in panels:
         for key, lab, st, col in curves:
             ax.semilogx(K, c2[key].mean(0), st, ms=5, lw=1.3, color=col, label=lab)
-        ax.axhline(0.5, color="gray", lw=0.5)
-        ax.axvline(c2["drained_K"], color="gray", ls=":", lw=1)
-        ax.text(c2["drained_K"], 0.05, "V drained → ", fontsize=8, color="0.3", va="bottom", ha="right")  # an empty corner
+        ax.axhline(0.5, color="gray", lw=0.8, label="one half")
+        ax.axvline(c2["drained_K"], color="gray", ls=":", lw=1, label="the V-valley has drained (to the right)")
         ax.set(xlabel="K (steps)", title=title, ylim=(-0.03, 1.03))
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=len(curves) if len(curves) < 3 else 2,
-                  frameon=False)
-    axes[0].set_ylabel("share of draws with L_K(V) < L_K(U)")
-    fig.suptitle(f"Corollary 2: is L_K(V) < L_K(U) from the same start?  (η = {c2['eta']:g}, κ = {c2['kappa']:g}, "
+    axes[0].set_ylabel("share of draws with $L_K(V) < L_K(U)$\n(or accuracy of the sign rule)")
+    handles, labels = axes[1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"Corollary 2: is $L_K(V) < L_K(U)$ from the same start?  (η = {c2['eta']:g}, κ = {c2['kappa']:g}, "
                  f"m = {c2['m']})", fontsize=11)
     return fig
 
@@ -340,13 +364,22 @@ def plot_unforced_validity(uv: dict):
 
     Introduced in notebooks/02_u_vs_v_valleys.
     """
-    fig, ax = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9.5, 4.0), layout="constrained")
+    cap = 1e3
+    capped = False
     for i, c in enumerate(uv["couplings"]):
-        err = np.minimum(uv["rel_error"][i], 1e3)
+        raw = np.asarray(uv["rel_error"][i], float)
+        err = np.minimum(np.nan_to_num(raw, nan=np.inf), cap)
         ax.loglog(uv["Ks"], np.maximum(err, 1e-12), "o-", ms=4, color=COLORS[i],
                   label=f"c = {c:g}  (river curvature {uv['river_curvature'][i]:.2g})")
-    ax.axhline(0.1, color="gray", ls=":", lw=1)
-    ax.text(uv["Ks"][0], 0.1, "10 % error", fontsize=8, color="0.3", va="bottom")
-    ax.set(xlabel="K", ylabel="|Δr_true − Δr_pred| / |Δr_pred|", title="When does Theorem 1's unforced dynamics describe true GD?")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="coupling", title_fontsize=8)
+        hit = err >= cap
+        if hit.any():
+            capped = True
+            ax.plot(np.asarray(uv["Ks"])[hit], err[hit], "^", ms=8, mfc="white", mec=COLORS[i])
+    ax.axhline(0.1, color="gray", ls=":", lw=1, label="10 % error")
+    if capped:
+        ax.plot([], [], "^", ms=8, mfc="white", mec="0.3", ls="", label="≥ 10³ (capped: true GD ran away)")
+    ax.set(xlabel="K (steps)", ylabel="median |Δr_true − Δr_pred| / |Δr_pred|",
+           title="When does Theorem 1's unforced dynamics describe true GD?")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="coupling c", title_fontsize=8, frameon=False)
     return fig
