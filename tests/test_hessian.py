@@ -241,6 +241,56 @@ def test_lanczos_past_50_steps_still_converges_to_the_dense_answer():
     assert np.allclose(res.eigenvalues.numpy(), sorted(eigs)[::-1][:6], rtol=1e-8)
 
 
+@pytest.mark.parametrize("b", [1, 3])
+def test_the_recurrence_projects_h_onto_an_orthonormal_basis(looped, b):
+    """T = Q H Qᵀ on the multiplied rows (tridiagonal from one start vector, a band of width b from b),
+    and the residuals read off T are the true ‖H y − θ y‖ of the Ritz pairs."""
+    _, _, H, D = looped
+    start = torch.randn(b, H.n, generator=torch.Generator().manual_seed(b), dtype=torch.float64)
+    K = hs.lanczos_recurrence(H.hvp, start if b > 1 else start[0], 20)
+    P, Q, N = K.steps, K.basis, b + 20  # each product added one vector to the b start vectors
+    assert P == 20 and Q.shape[0] == N
+    assert torch.allclose(Q @ Q.T, torch.eye(N, dtype=Q.dtype), atol=1e-12)  # orthonormal
+    T = torch.from_numpy(K.T)
+    assert torch.allclose(T[:, :P], Q @ D @ Q[:P].T, atol=1e-12)  # T[i, j] = q_iᵀ H q_j
+    band = torch.ones(N, N, dtype=torch.bool).triu(b + 1)
+    assert not T[band].any() and not T[band.T].any()  # zero beyond the band
+    theta, S, res = K.ritz()
+    Y = torch.from_numpy(S.T.copy()) @ Q[:P]  # Ritz vectors y_i = Q_Pᵀ s_i
+    true = (Y @ D - torch.from_numpy(theta)[:, None] * Y).norm(dim=1)  # ‖H y_i − θ_i y_i‖
+    assert np.allclose(res, true.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("b", [1, 4])
+def test_a_continued_recurrence_is_the_uninterrupted_one(looped, b):
+    _, _, H, _ = looped
+    start = torch.randn(b, H.n, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    start = start if b > 1 else start[0]
+    whole = hs.lanczos_recurrence(H.hvp, start, 30)
+    before = H.n_hvp
+    first = hs.lanczos_recurrence(H.hvp, start, 12)
+    rest = hs.lanczos_recurrence(H.hvp, first, 30)
+    assert H.n_hvp - before == 30  # 12 + 18: no product is repeated
+    assert torch.equal(rest.basis, whole.basis) and np.array_equal(rest.T, whole.T) and rest.betas == whole.betas
+
+
+def test_both_entry_points_run_one_recurrence_and_agree_with_eigh(looped):
+    """lanczos (top-k, stopping test) and lanczos_spectrum (a fixed number of steps) from the same start
+    build the same Krylov space: the same tridiagonal, and eigenvalues that match eigvalsh."""
+    from loopvalley.hessian import spectra as sx
+
+    _, _, H, D = looped
+    exact = torch.linalg.eigvalsh(D).flip(0).numpy()  # descending
+    sp = sx.lanczos_spectrum(H, 60, generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(2)
+    rademacher = (2 * torch.randint(0, 2, (1, H.n), generator=g) - 1).to(torch.float64)[0]
+    top = hs.lanczos(H, 4, tol=1e-10, max_iter=60, start=rademacher)
+    K = hs.lanczos_recurrence(H.hvp, rademacher, 60)
+    assert np.array_equal(K.alphas, sp.alphas) and np.array_equal(np.asarray(K.betas), sp.betas)
+    assert np.allclose(sp.top(4), exact[:4], rtol=1e-9)
+    assert np.allclose(top.eigenvalues.numpy(), exact[:4], rtol=1e-9) and top.n_iter < 60
+
+
 def test_power_iteration_finds_the_top_eigenvalues_with_a_gap():
     A = known_spectrum([4.0, 2.0, 1.0] + [0.1] * 30)
     res = hs.power_iteration(A, 3, tol=1e-12, max_iter=2000)

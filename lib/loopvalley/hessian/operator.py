@@ -384,6 +384,18 @@ def _random_unit(n, generator, dtype, device):
     return v / v.norm()
 
 
+def _start(start, op, generator) -> torch.Tensor:
+    """The start of :func:`lanczos`: a random unit vector (``start`` None), or a given vector (n,) or block (b, n)."""
+    if start is None:
+        return _random_unit(op.n, generator, op.dtype, op.device)
+    start = torch.as_tensor(start)
+    if start.dim() not in (1, 2) or start.shape[-1] != op.n or (start.dim() == 2 and not 1 <= start.shape[0] <= op.n):
+        raise ValueError(f"start must have shape ({op.n},) or (b, {op.n}) with 1 <= b <= {op.n}, got {tuple(start.shape)}")
+    if not bool(torch.isfinite(start).all()) or not bool(start.abs().sum(-1).gt(0).all()):
+        raise ValueError("start must hold finite, nonzero vectors")
+    return start.to(dtype=op.dtype, device=op.device)
+
+
 # ----------------------------------------------------------------------------------------------
 # Lanczos
 
@@ -404,40 +416,112 @@ class EigResult:
     history: list = field(default_factory=list)  # power iteration: (products so far, i, λ estimate)
 
 
-def _lanczos_basis(matvec, v0, m, *, tol=None, k=None, which="LA", check=None):
-    """m Lanczos steps from ``v0`` with full reorthogonalisation ("twice is enough").
+@dataclass
+class Krylov:
+    """The state of the Lanczos recurrence (:func:`lanczos_recurrence`): an orthonormal basis of a
+    Krylov space of H and the projection of H onto it, kept so that a run can be continued or re-read.
 
-    Builds Q = [q_1 … q_m] with H Q_m = Q_m T_m + β_m q_{m+1} e_mᵀ, T_m tridiagonal (α on the
-    diagonal, β off it). Stops early at an invariant subspace (β ≈ 0) or, when ``tol`` is given,
-    once the top-k Ritz values have error estimates ≤ tol·|θ_i| (tested after every step up to
-    step 50, then every ⌈j/50⌉ steps, so the test stays a small fraction of a product).
-    Returns ``(alphas, betas, Q, beta_last)``.
+    - ``basis`` (N, n): the rows q_0 … q_{N−1}; the first ``steps`` of them have been multiplied by H
+      (one product each), the others wait for their product.
+    - ``T`` (N, N), float64: T[i, j] = q_iᵀ H q_j for the multiplied q_j (and its mirror T[j, i]): a band
+      matrix, tridiagonal from one start vector, of band width b from a block of b.
+    - ``betas`` (steps,): β_j = ‖w_j‖, the part of H q_j outside the basis it was orthogonalised
+      against — the weight T[i, j] of the vector q_i it created, or the remainder dropped where the
+      Krylov space closed (an invariant subspace).
+
+    The multiplied rows satisfy H Q_Pᵀ = Q_Nᵀ T[:, :P] (P = ``steps``) up to the dropped remainders: the
+    Ritz pairs of T[:P, :P] = S diag(θ) Sᵀ are (θ_i, y_i = Q_Pᵀ s_i), with residual
+    ‖H y_i − θ_i y_i‖ = ‖T[P:, :P] s_i‖ (:meth:`ritz`).
+
+    Introduced in notebooks/05_hessian_dynamics.
     """
-    n = v0.numel()
-    Q = torch.empty(m + 1, n, dtype=v0.dtype, device=v0.device)  # rows are the Lanczos vectors
-    torch.div(v0, torch.linalg.vector_norm(v0), out=Q[0])
-    alphas, betas = [], []
-    scale = 0.0
-    for j in range(m):
-        q, Qj = Q[j], Q[: j + 1]
-        w = matvec(q)  # H q_j
-        alpha = float(torch.dot(q, w))  # α_j = q_jᵀ H q_j
-        # w ← w − Q Qᵀ w, twice: removes α_j q_j, β_{j−1} q_{j−1} and every rounding leak
-        for _ in range(2):
-            w = torch.addmv(w, Qj.T, torch.mv(Qj, w), alpha=-1.0)
-        beta = float(torch.linalg.vector_norm(w))  # β_j = ‖w‖
-        alphas.append(alpha)
-        scale = max(scale, abs(alpha) + beta)
-        if beta <= 1e-10 * max(scale, 1e-300) or j + 1 == n:  # invariant subspace: T is exact
-            betas.append(0.0)
-            break
+
+    basis: torch.Tensor  # (N, n)
+    T: np.ndarray  # (N, N)
+    betas: list  # (steps,)
+    steps: int
+
+    @property
+    def alphas(self) -> np.ndarray:
+        """α_j = q_jᵀ H q_j: the diagonal of T over the multiplied rows, (steps,)."""
+        return np.diag(self.T)[: self.steps].copy()
+
+    def ritz(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(θ, S, r)`` after the first ``steps`` products (default all): Ritz values θ (ascending), T[:P, :P] =
+        S diag(θ) Sᵀ, and residual norms r_i = ‖H y_i − θ_i y_i‖ = ‖T[P:, :P] s_i‖ (|β_P s_{P,i}| from one start)."""
+        P = self.steps if steps is None else steps
+        theta, S = _eigh_small(np.ascontiguousarray(self.T[:P, :P]))  # T_P = S diag(θ) Sᵀ
+        coupling = self.T[P:, :P]  # (N − P, P): how H q_j (j < P) reaches the rows not yet multiplied
+        return theta, S, np.linalg.norm(coupling @ S, axis=0)  # ‖T[P:, :P] s_i‖
+
+
+def krylov_start(start: torch.Tensor) -> Krylov:
+    """The :class:`Krylov` state before any product: the start vectors, (n,) or (b, n), orthonormalised in
+    order by Gram–Schmidt (twice); a start vector inside the span of the earlier ones is dropped.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    V = start[None] if start.dim() == 1 else start  # (b, n)
+    Q = torch.zeros_like(V)
+    N, size = 0, float(V.norm(dim=1).max())
+    for v in V:
+        for _ in range(2 if N else 0):
+            v = v - Q[:N].T @ (Q[:N] @ v)  # v ← v − Qᵀ Q v
+        norm = float(v.norm())
+        if norm > 1e-10 * size:
+            Q[N] = v / norm
+            N += 1
+    return Krylov(Q[:N], np.zeros((N, N)), [], 0)
+
+
+def lanczos_recurrence(matvec: Callable, start, n_steps: int, *, stop: Callable | None = None) -> Krylov:
+    """The Lanczos recurrence with full reorthogonalisation ("twice is enough"), one product per step.
+
+    Step j multiplies the oldest basis vector not yet multiplied, w = H q_j; records T[j, j] = α_j = q_jᵀ w
+    and T[i, j] = q_iᵀ w for the later basis vectors; removes every component along the basis
+    (w ← w − Qᵀ Q w, twice); and appends q = w / β_j, β_j = ‖w‖ — unless β_j ≤ 1e-10 ‖T‖ (an invariant
+    subspace: nothing new to add) or the basis already spans all n dimensions.
+
+    ``start``: one vector (n,) — the classical recurrence, T tridiagonal (α_j on the diagonal, β_j off
+    it); a block (b, n) — block Lanczos one product at a time: T is a band of width b and the space
+    grows as span{V, HV, H²V, …}, b products per degree (see :func:`krylov_start`); or a kept
+    :class:`Krylov` of the same operator, which is continued: its products are not repeated, and the
+    result is the one an uninterrupted run gives, bit for bit.
+
+    Runs until ``n_steps`` products in all (a continued state's included), until every basis vector has
+    been multiplied (the Krylov space closed), or until ``stop(krylov)`` is true; ``stop`` is asked after
+    every step up to step 50, then every ⌈j/50⌉ steps (it usually solves the small eigenproblem of T).
+    Returns the :class:`Krylov` state.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    K = start if isinstance(start, Krylov) else krylov_start(start)
+    (N, n), steps, betas = K.basis.shape, K.steps, list(K.betas)
+    rows = N + max(n_steps - steps, 0)  # each product adds at most one vector
+    Q = torch.zeros(rows, n, dtype=K.basis.dtype, device=K.basis.device)  # rows are the basis vectors
+    T = np.zeros((rows, rows))
+    Q[:N], T[:N, :N] = K.basis, K.T
+    scale = max([abs(T[j, j]) + b for j, b in enumerate(betas)], default=0.0)  # ‖T‖ ≥ max_j |α_j| + β_j
+    while steps < min(n_steps, N):
+        j, Qn = steps, Q[:N]
+        w = matvec(Q[j])  # H q_j
+        T[j, j] = alpha = float(Q[j] @ w)  # α_j = q_jᵀ H q_j
+        c = Qn @ w  # q_iᵀ H q_j for every basis vector: (N,)
+        w = w - Qn.T @ c  # w ← w − Qᵀ Q w removes α_j q_j, the band, every rounding leak ...
+        w = w - Qn.T @ (Qn @ w)  # ... twice
+        T[j + 1 : N, j] = T[j, j + 1 : N] = c[j + 1 : N].double().cpu().numpy()  # q_iᵀ H q_j, i > j (a block start)
+        beta = float(w.norm())  # β_j = ‖w‖
         betas.append(beta)
-        torch.div(w, beta, out=Q[j + 1])  # q_{j+1} = w / β_j
-        steps = j + 1
-        if tol is not None and steps >= k and (steps <= 50 or steps % -(-steps // 50) == 0):
-            if check(alphas, betas, tol, k, which):
+        scale = max(scale, abs(alpha) + beta)
+        steps += 1
+        if beta > 1e-10 * max(scale, 1e-300) and N < n:  # else: an invariant subspace, or all of ℝⁿ: drop w
+            Q[N] = w / beta  # q_N = w / β_j
+            T[N, j] = T[j, N] = beta
+            N += 1
+        if stop is not None and steps < min(n_steps, N) and (steps <= 50 or steps % -(-steps // 50) == 0):
+            if stop(Krylov(Q[:N], T[:N, :N], betas, steps)):
                 break
-    return alphas, betas, Q[: len(alphas)], betas[-1]
+    return Krylov(Q[:N], T[:N, :N].copy(), betas, steps)
 
 
 def _tridiag(alphas, betas) -> np.ndarray:
@@ -466,24 +550,27 @@ def _order(theta: np.ndarray, which) -> np.ndarray:
     return np.argsort(-np.abs(theta), kind="stable")
 
 
-def _ritz_errors(theta, S, beta, idx):
-    """Error bounds of the Ritz values θ_i (i in ``idx``): residual r_i = |β_m s_{m,i}| and, with
-    the gap δ_i to the nearest other Ritz value, the refined bound min(r_i, r_i²/δ_i) (just r_i
-    while there is only one Ritz value: no gap is known yet)."""
-    res = np.abs(beta * S[-1, idx])  # ‖H y_i − θ_i y_i‖ = |β_m s_{m,i}|
+def _ritz_errors(theta, res, idx):
+    """Error bounds of the Ritz values θ_i (i in ``idx``) from their residuals r_i = ‖H y_i − θ_i y_i‖:
+    with the gap δ_i to the nearest other Ritz value, min(r_i, r_i²/δ_i) (just r_i while there is only
+    one Ritz value: no gap is known yet)."""
+    r = res[idx]
     if theta.size < 2:
-        return res, res
+        return r
     d = np.abs(theta[idx][:, None] - theta[None, :])  # (k, m)
     d[np.arange(len(idx)), idx] = np.inf
     gap = d.min(axis=1)  # δ_i
-    return res, np.minimum(res, res**2 / np.maximum(gap, 1e-300))
+    return np.minimum(r, r**2 / np.maximum(gap, 1e-300))
 
 
-def _ritz_converged(alphas, betas, tol, k, which):
-    theta, S = _eigh_small(_tridiag(alphas, betas))
+def _top_converged(K: Krylov, k: int, which: str, tol: float) -> bool:
+    """The stopping test of :func:`lanczos`: every one of the k wanted Ritz values θ_i has an error
+    bound min(r_i, r_i²/δ_i) ≤ tol·|θ_i|."""
+    if K.steps < k:
+        return False
+    theta, _, res = K.ritz()
     idx = _order(theta, which)[:k]
-    _, err = _ritz_errors(theta, S, betas[-1], idx)
-    return bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
+    return bool((_ritz_errors(theta, res, idx) <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
 
 
 def lanczos(
@@ -496,17 +583,21 @@ def lanczos(
     generator: torch.Generator | None = None,
     return_vectors: bool = False,
     explicit_residuals: bool = True,
+    start=None,
 ) -> EigResult:
     """Top-k eigenpairs of H by Lanczos with full reorthogonalisation.
 
-    Runs Lanczos from a random start until every wanted Ritz value θ_i has an error estimate
-    below ``tol``·|θ_i|, or for ``max_iter`` steps (default min(n, max(4k, 200))). The estimate
-    is min(r_i, r_i²/δ_i), with residual r_i = |β_m s_{m,i}| and δ_i the gap to the nearest
+    Runs Lanczos (:func:`lanczos_recurrence`) until every wanted Ritz value θ_i has an error estimate
+    below ``tol``·|θ_i|, or for ``max_iter`` products (default min(n, max(4k, 200))). The estimate
+    is min(r_i, r_i²/δ_i), with residual r_i = ‖H y_i − θ_i y_i‖ and δ_i the gap to the nearest
     other Ritz value. For a symmetric matrix the error is at most r_i (Bauer–Fike) and about
     r_i²/δ_i once the neighbours are resolved (with one Ritz value, r_i alone). The test runs after
     every step up to step 50, then every ⌈j/50⌉ steps (it costs an m × m eigenproblem).
     ``which``: "LA" largest, "SA" smallest, "LM" largest |λ|. With ``explicit_residuals`` the
     reported residuals are ‖H v − λ v‖ computed with k more products (batched).
+
+    ``start``: a random unit vector from ``generator`` (default); a vector (n,); or a block (b, n) (block
+    Lanczos: the space grows as span{V, HV, H²V, …}, b products per degree).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -516,21 +607,22 @@ def lanczos(
     check_positive("tol", tol)
     m = min(op.n, max(4 * k, 200)) if max_iter is None else check_int("max_iter", max_iter, k, op.n)
     g = generator if generator is not None else torch.Generator().manual_seed(0)
-    v0 = _random_unit(op.n, g, op.dtype, op.device)
-    alphas, betas, Q, beta_last = _lanczos_basis(op, v0, m, tol=tol, k=k, which=which, check=_ritz_converged)
-    theta, S = _eigh_small(_tridiag(alphas, betas))  # Ritz values θ, T = S diag(θ) Sᵀ
+    v0 = _start(start, op, g)
+    K = lanczos_recurrence(op, v0, m, stop=lambda K: _top_converged(K, k, which, tol))
+    theta, S, est = K.ritz()  # Ritz values θ, T_P = S diag(θ) Sᵀ, residuals ‖T[P:, :P] s_i‖
     idx = _order(theta, which)[:k]
-    est, err = _ritz_errors(theta, S, beta_last, idx)  # residuals |β_m s_{m,i}|, error estimates
+    err = _ritz_errors(theta, est, idx)  # error estimates
     lam = torch.from_numpy(theta[idx].copy())  # (k,)
     converged = bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
     vecs = None
     if return_vectors or explicit_residuals:
-        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Q s_i: (k, n)
-    res = torch.from_numpy(est)
+        Q = K.basis[: K.steps]
+        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Qᵀ s_i: (k, n)
+    res = torch.from_numpy(est[idx].copy())
     if explicit_residuals:
         HV = op(vecs)  # (k, n)
         res = (HV - lam.to(HV)[:, None] * vecs).norm(dim=1).to(torch.float64).cpu()  # ‖Hy − θy‖
-    return EigResult(lam, vecs if return_vectors else None, res, op.count, len(alphas), converged)
+    return EigResult(lam, vecs if return_vectors else None, res, op.count, K.steps, converged)
 
 
 def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | None = None) -> np.ndarray:
@@ -543,12 +635,12 @@ def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | No
     m = _check_k(n_steps, op.n, "n_steps")
     k = check_int("k", k, 1)
     g = generator if generator is not None else torch.Generator().manual_seed(0)
-    alphas, betas, _, _ = _lanczos_basis(op, _random_unit(op.n, g, op.dtype, op.device), m)
+    K = lanczos_recurrence(op, _random_unit(op.n, g, op.dtype, op.device), m)
     out = np.full((m, k), np.nan)
-    for j in range(len(alphas)):
-        theta = _eigh_small(_tridiag(alphas[: j + 1], betas[: j + 1]))[0][::-1][:k]  # Ritz values of T_j
+    for j in range(K.steps):
+        theta = K.ritz(j + 1)[0][::-1][:k]  # Ritz values of T_j
         out[j, : theta.size] = theta
-    out[len(alphas):] = out[len(alphas) - 1]  # an invariant subspace was found: the values are final
+    out[K.steps:] = out[K.steps - 1]  # an invariant subspace was found: the values are final
     return out
 
 
@@ -723,8 +815,7 @@ def slq(
         raise ValueError(f"starts must have shape ({nv}, {op.n}), got {tuple(starts.shape)}")
     nodes, weights = [], []
     for v0 in starts.to(op.dtype).to(op.device):
-        alphas, betas, _, _ = _lanczos_basis(op, v0, m)
-        theta, S = _eigh_small(_tridiag(alphas, betas))
+        theta, S, _ = lanczos_recurrence(op, v0, m).ritz()
         nodes.append(torch.from_numpy(theta))
         weights.append(torch.from_numpy(S[0] ** 2))  # w_j = (e_1ᵀ s_j)²
     return SLQResult(nodes, weights, op.n, op.count)
