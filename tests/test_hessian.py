@@ -291,6 +291,41 @@ def test_both_entry_points_run_one_recurrence_and_agree_with_eigh(looped):
     assert np.allclose(top.eigenvalues.numpy(), exact[:4], rtol=1e-9) and top.n_iter < 60
 
 
+def test_a_warm_start_tracks_a_moved_matrix_to_the_dense_answer():
+    """Lanczos started from the top-k of a nearby matrix — start=the previous result (one vector from its
+    Ritz vectors), or its Ritz vectors as a block — passes the cold start's test and matches eigvalsh;
+    the block needs only its k products when the matrix barely moved."""
+    A0 = known_spectrum([10.0, 9.0, 8.0, 7.0, 6.0] + list(np.linspace(0.0, 5.0, 295)), seed=3)
+    E = torch.randn(300, 300, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    E = (E + E.T) / torch.linalg.matrix_norm(E + E.T, 2)  # symmetric, ‖E‖₂ = 1
+    previous = hs.lanczos(A0, 5, tol=1e-10, return_vectors=True)
+    for eps in (1e-1, 1e-6):
+        A1 = A0 + eps * E
+        exact = torch.linalg.eigvalsh(A1).flip(0)[:5]
+        cold = hs.lanczos(A1, 5, tol=1e-10)
+        warm = hs.lanczos(A1, 5, tol=1e-10, start=previous)
+        block = hs.lanczos(A1, 5, tol=1e-10, start=previous.eigenvectors)
+        for res in (warm, block):
+            assert res.converged and torch.allclose(res.eigenvalues, exact, rtol=1e-9)
+            assert (res.residuals <= 1e-4).all()  # explicit ‖Hv − λv‖ (the test allows r ≈ √(tol·θ·δ))
+        assert warm.n_iter < cold.n_iter
+    assert block.n_iter == 5 < warm.n_iter  # ε = 1e-6: the old Ritz vectors span the new top-5
+
+
+def test_a_warm_start_after_a_training_step_matches_eigh():
+    model, tokens = tiny(seed=1)
+    previous = hs.lanczos(hs.Hessian(model, next_token_loss, tokens), 4, tol=1e-10, return_vectors=True)
+    loss = next_token_loss(model, tokens)
+    with torch.no_grad():
+        for p, g in zip(model.parameters(), torch.autograd.grad(loss, list(model.parameters()))):
+            p -= 0.05 * g  # one gradient step
+    H = hs.Hessian(model, next_token_loss, tokens)
+    exact = torch.linalg.eigvalsh(H.dense()).flip(0)[:4]
+    warm = hs.lanczos(H, 4, tol=1e-10, start=previous)
+    assert warm.converged and torch.allclose(warm.eigenvalues, exact, rtol=1e-8)
+    assert (warm.residuals <= 1e-5 * exact[0]).all()
+
+
 def test_power_iteration_finds_the_top_eigenvalues_with_a_gap():
     A = known_spectrum([4.0, 2.0, 1.0] + [0.1] * 30)
     res = hs.power_iteration(A, 3, tol=1e-12, max_iter=2000)
@@ -378,3 +413,9 @@ def test_bad_input_raises_value_error_naming_the_parameter(looped):
         H.hvp(torch.ones(H.n + 1))
     with pytest.raises(ValueError, match="which must be one of"):
         hs.lanczos(H, 2, which="XX")
+    with pytest.raises(ValueError, match="start: an EigResult must carry its eigenvectors"):
+        hs.lanczos(H, 2, start=hs.lanczos(H, 2))
+    with pytest.raises(ValueError, match="start must have shape"):
+        hs.lanczos(H, 2, start=torch.ones(2, H.n + 1))
+    with pytest.raises(ValueError, match="start must hold finite, nonzero vectors"):
+        hs.lanczos(H, 2, start=torch.zeros(H.n))
