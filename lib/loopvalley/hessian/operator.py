@@ -10,8 +10,11 @@ restricted to a chosen set of parameters (all of them, or blocks such as W_Q, W_
   (n products pruned by the symmetry H = Hᵀ; ``benchmarks/hessian_dense_speed.py``).
   Second derivatives run in float64 (optional), in eval mode, on the explicit attention path
   (the fused CPU softmax kernel has no double backward).
-- Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖),
-  :func:`power_iteration` (deflated, as PyHessian does it: slower and noisier, for teaching).
+  With ``group=`` (``torchrun``) each rank holds a shard of the batch and the products are all-reduced.
+- Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖; a warm
+  ``start`` from a previous result), :func:`power_iteration` (deflated, as PyHessian does it: slower
+  and noisier, for teaching). One recurrence, :func:`lanczos_recurrence`, serves :func:`lanczos`,
+  :func:`ritz_history`, :func:`slq` and :func:`loopvalley.hessian.spectra.lanczos_spectrum`.
 - Traces and densities: :func:`hutchinson`, :func:`hutch_plus_plus`, :func:`slq` (stochastic
   Lanczos quadrature) with :func:`density`.
 - What a spectrum says (the paper's river/valley split, its κ, the statistic family, phases) and
@@ -29,7 +32,9 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch.func import functional_call, grad, jvp
+from torch.nn.parallel import DistributedDataParallel
 
 from loopvalley._validate import check_choice, check_int, check_positive
 
@@ -151,6 +156,14 @@ class Hessian:
     through the gradient function instead: Hv = d/dt ∇L(θ + t v) at t = 0 (``torch.func.jvp``
     of ``torch.func.grad``). Both give the same numbers; ``benchmarks/hessian_speed.py`` times them.
 
+    **Several processes** (``group``: a ``torch.distributed`` process group, e.g. ``dist.group.WORLD``
+    under ``torchrun``): ``batch`` is this rank's shard of the batch. Each rank differentiates its own
+    shard's loss L_r on the model itself (a ``DistributedDataParallel`` wrapper is unwrapped: double
+    backward through DDP raises), and every product, gradient, loss and dense matrix is all-reduced with
+    the shard's share of the batch as its weight, w_r = N_r / Σ N (N: elements of the shard), so that
+    H = Σ_r w_r H_r is the Hessian of the mean loss over the concatenated batch — the same on every
+    rank, and Lanczos from the same start runs identically everywhere. (``loss_at`` stays L_r.)
+
     Introduced in notebooks/05_hessian_dynamics.
     """
 
@@ -162,10 +175,13 @@ class Hessian:
         params=None,
         dtype: torch.dtype = torch.float64,
         method: str = "reverse",
+        group=None,
     ):
         self.method = check_choice("method", method, HVP_METHODS)
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        if isinstance(model, DistributedDataParallel):
+            model = model.module  # the model itself: products never run through the DDP wrapper
         self.model, self.loss_fn, self.batch, self.dtype = model, loss_fn, batch, dtype
         self.names = select_params(model, params)
         named = dict(model.named_parameters())
@@ -185,6 +201,19 @@ class Hessian:
         self.n = int(self.theta.numel())
         self.n_hvp = 0
         self._graph = None  # (one leaf per parameter, ∇L with create_graph=True), built on first use
+        self.group, self.share = group, 1.0  # share: this rank's w_r = N_r / Σ_r N_r (1 in one process)
+        if group is not None:
+            total = torch.tensor(float(_numel(batch)), dtype=torch.float64, device=self.device)
+            dist.all_reduce(total, group=group)  # Σ_r N_r
+            self.share = _numel(batch) / float(total)
+
+    def _reduce(self, x: torch.Tensor) -> torch.Tensor:
+        """Σ_r w_r x_r over the group's ranks: this shard's x weighted by its share (x itself in one process)."""
+        if self.group is None:
+            return x
+        x = self.share * x  # a new tensor: never reduce in place into one autograd may hold
+        dist.all_reduce(x, group=self.group)
+        return x
 
     # -- the loss as a function of θ ----------------------------------------------------------------
     def _params(self, theta: torch.Tensor) -> dict:
@@ -198,14 +227,14 @@ class Hessian:
         return out
 
     def loss_at(self, theta: torch.Tensor) -> torch.Tensor:
-        """L(θ) on the fixed batch (differentiable in θ)."""
+        """L(θ) on the fixed batch (differentiable in θ; with a ``group``, this rank's shard's L_r)."""
         with second_order_mode(self.model):
             return self.loss_fn(_Bound(self.model, self._params(theta)), self.batch)
 
     def loss(self) -> float:
         """L(θ₀) at the Hessian's weights."""
         with torch.no_grad():
-            return float(self.loss_at(self.theta))
+            return float(self._reduce(self.loss_at(self.theta)))
 
     def _gradient_graph(self):
         """``(leaves, grads)``: one leaf per selected parameter and ∇L as a graph (create_graph),
@@ -222,7 +251,7 @@ class Hessian:
 
     def gradient(self) -> torch.Tensor:
         """∇L(θ₀): (n,)."""
-        return torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]])
+        return self._reduce(torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]]))
 
     def _pullback(self, first: int, cotangents, start: int, k: int | None) -> torch.Tensor:
         """∇_{θ_start…} Σ_p ⟨∂L/∂θ_p, c_p⟩ for the parameters p = first, first+1, … that ``cotangents``
@@ -257,14 +286,14 @@ class Hessian:
         k, off = (v.shape[0] if v.dim() == 2 else None), self._offsets
         self.n_hvp += 1 if k is None else k
         if self.method == "forward":
-            return self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v)  # (k, n)
+            return self._reduce(self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v))  # (k, n)
         # H v = ∇_θ ⟨∇L, v⟩, v cut into one piece per parameter (batched backward for (k, n))
         if k is None:
             v = v.contiguous()
             pieces = [v[off[p] : off[p + 1]].view(s) for p, s in enumerate(self.shapes)]  # views, no copies
         else:
             pieces = [v[:, off[p] : off[p + 1]].reshape(k, *s) for p, s in enumerate(self.shapes)]
-        return self._pullback(0, pieces, 0, k)
+        return self._reduce(self._pullback(0, pieces, 0, k))
 
     def _hvp_forward(self, v: torch.Tensor) -> torch.Tensor:
         # Hv = d/dt ∇L(θ + t v) |_{t=0}
@@ -317,7 +346,7 @@ class Hessian:
             P, R = slice(off[p], off[p + 1]), slice(off[p + 1], n)
             M[P, P] = 0.5 * (M[P, P] + M[P, P].T)  # diagonal block: (B + Bᵀ)/2
             M[R, P] = M[P, R].T  # below it: H[r, c] = (H e_c)_r = M[c, r]; above it M[P, R] is H[P, R]
-        return M
+        return self._reduce(M)
 
     def block(self, H_dense: torch.Tensor, rows: str, cols: str | None = None) -> torch.Tensor:
         """The sub-block of a dense Hessian for parameters ``rows`` × ``cols`` (exact names)."""
@@ -339,12 +368,12 @@ def finite_difference_hvp(H: Hessian, v: torch.Tensor, h: float = 1e-5) -> torch
             return torch.autograd.grad(H.loss_at(theta), theta)[0]
 
     v = torch.as_tensor(v).to(H.dtype).to(H.device)
-    return (grad_at(H.theta + h * v) - grad_at(H.theta - h * v)) / (2 * h)  # (∇L(θ+hv) − ∇L(θ−hv)) / 2h
+    return H._reduce((grad_at(H.theta + h * v) - grad_at(H.theta - h * v)) / (2 * h))  # (∇L(θ+hv) − ∇L(θ−hv)) / 2h
 
 
-def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="reverse") -> Hessian:
+def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="reverse", group=None) -> Hessian:
     """Shortcut for :class:`Hessian`. Introduced in notebooks/05_hessian_dynamics."""
-    return Hessian(model, loss_fn, batch, params=params, dtype=dtype, method=method)
+    return Hessian(model, loss_fn, batch, params=params, dtype=dtype, method=method, group=group)
 
 
 # ----------------------------------------------------------------------------------------------
