@@ -391,7 +391,7 @@ class _Operator:
             if H.dim() != 2 or H.shape[0] != H.shape[1]:
                 raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
             self.H, self.n, self.dtype, self.device = H, H.shape[0], H.dtype, H.device
-            self._mv = lambda v: v @ H  # (…, n) @ (n, n): H symmetric, so v Hᵀ = (H v)ᵀ
+            self._mv = lambda v: H @ v if v.dim() == 1 else v @ H  # H v, or (k, n) @ (n, n): H symmetric, V Hᵀ = (H Vᵀ)ᵀ
         else:
             raise ValueError("H must be a loopvalley.hessian.operator.Hessian or a square torch.Tensor")
         self.count = 0
