@@ -27,7 +27,7 @@ Also printed: how far the Hessian moves between probes (‖H_t − H_{t−1}‖�
 cosine of the principal angles between consecutive top-k eigenspaces), the same three starts on the
 last probe's dense Hessian moved by a known amount (H + ε‖H‖₂ E, E symmetric random with ‖E‖₂ = 1),
 and the cost of one Hessian-vector product against one gradient (same batch, float64, median of repeats).
-About 90 s on one core.
+122–177 s on the shared 2-core development machine (load 9–13).
 """
 
 from __future__ import annotations
