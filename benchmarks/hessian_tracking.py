@@ -33,7 +33,6 @@ and the cost of one Hessian-vector product against one gradient (same batch, flo
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np

@@ -49,7 +49,8 @@ import numpy as np
 import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
-from loopvalley.hessian.operator import Hessian, Krylov, _eigh_small, _Operator, _rademacher, _tridiag, lanczos_recurrence
+from loopvalley.hessian.operator import (Hessian, Krylov, _eigh_small, _Operator, _rademacher, _tridiag,
+                                         lanczos_recurrence)
 
 OUTLIER_FRAC = 0.1  # an outlier: λ > 0.1 · λ_max
 TAU_REL = 0.05  # "steep": |λ| ≥ τ, τ = 0.05 · λ_max (resolvable by a 60-step Lanczos quadrature)
