@@ -145,3 +145,109 @@ def test_throughput_table_has_the_ratio_columns():
                  flops_per_s=1e9, flops_per_step=f, mfu=None) for m, ms, f in (("single", 2.0, 1.0), ("looped", 5.0, 2.97))]
     text = _benchmark("throughput").throughput_table(rows)
     assert "2.50×" in text and "2.97×" in text
+
+
+# -- Hessian-vector products under torchrun ------------------------------------------------------
+
+HVP_DRIVER = """
+import sys
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from loopvalley.hessian import operator as hs
+from loopvalley.looped.models import ModelConfig, build_model
+from loopvalley.train import next_token_loss
+
+torch.set_num_threads(1)
+dist.init_process_group("gloo")
+rank, world = dist.get_rank(), dist.get_world_size()
+model = build_model(ModelConfig(vocab_size=3, max_len=8, d_model=6, init_std=0.5), torch.Generator().manual_seed(0))
+batch = torch.randint(0, 3, (13, 8), generator=torch.Generator().manual_seed(1))  # 13 sequences: shards of 7 and 6
+shard = batch.tensor_split(world)[rank]
+V = torch.randn(3, 144, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+out = {}
+for method in ("reverse", "forward"):
+    H = hs.Hessian(DistributedDataParallel(model), next_token_loss, shard, "attention", method=method,
+                   group=dist.group.WORLD)  # the wrapper is unwrapped: products on the model itself
+    out[method] = {"hv": H.hvp(V[0]), "HV": H.hvp(V), "grad": H.gradient(), "loss": H.loss()}
+top = hs.lanczos(H, 5, tol=1e-12, return_vectors=True)
+out.update(eig=top.eigenvalues, vec=top.eigenvectors, res=top.residuals, dense=H.dense())
+torch.save(out, f"{sys.argv[1]}/rank{rank}.pt")
+dist.destroy_process_group()
+"""
+
+
+def _torchrun(*args, timeout=240):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *map(str, args)]
+    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-4000:]
+    return res
+
+
+def test_hessian_products_and_spectrum_on_two_processes_equal_one_on_the_whole_batch(tmp_path):
+    """Two gloo ranks, each with its shard (7 and 6 of 13 sequences) on the model inside a DDP wrapper:
+    the all-reduced products (both methods), gradient, loss, dense matrix and top-5 equal one process's on
+    the concatenated batch to 1e-10 (float64), and the two ranks agree bit for bit."""
+    from loopvalley.hessian import operator as hs
+    from loopvalley.looped.models import ModelConfig, build_model
+    from loopvalley.train import next_token_loss
+
+    torch.set_num_threads(1)
+    (tmp_path / "driver.py").write_text(HVP_DRIVER)
+    _torchrun(tmp_path / "driver.py", tmp_path)
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1)]
+    model = build_model(ModelConfig(vocab_size=3, max_len=8, d_model=6, init_std=0.5), torch.Generator().manual_seed(0))
+    batch = torch.randint(0, 3, (13, 8), generator=torch.Generator().manual_seed(1))
+    V = torch.randn(3, 144, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    for method in ("reverse", "forward"):
+        H = hs.Hessian(model, next_token_loss, batch, "attention", method=method)
+        one = {"hv": H.hvp(V[0]), "HV": H.hvp(V), "grad": H.gradient(), "loss": torch.tensor(H.loss())}
+        for key, want in one.items():
+            got = torch.as_tensor(ranks[0][method][key])
+            assert float((got - want).abs().max()) <= 1e-10 * max(1.0, float(want.abs().max())), (method, key)
+            assert torch.equal(got, torch.as_tensor(ranks[1][method][key]))  # every rank holds the same numbers
+    top = hs.lanczos(H, 5, tol=1e-12, return_vectors=True)  # the same start: the same Krylov space
+    assert float((ranks[0]["eig"] - top.eigenvalues).abs().max()) <= 1e-10
+    assert float((ranks[0]["vec"] - top.eigenvectors).abs().max()) <= 1e-8
+    assert float((ranks[0]["dense"] - H.dense()).abs().max()) <= 1e-10
+    assert torch.allclose(ranks[0]["eig"], torch.linalg.eigvalsh(H.dense()).flip(0)[:5], rtol=1e-10)
+    assert all(torch.equal(ranks[0][k], ranks[1][k]) for k in ("eig", "vec", "res", "dense"))
+
+
+SPECTRUM = ["--scale", "ci", "--arm", "looped", "--k", "4", "--steps", "30", "--probe-batch", "16"]
+SPECTRUM_DRIVER = """
+import argparse, sys
+from loopvalley.hessian.cli import add_spectrum_parser
+
+parser = argparse.ArgumentParser()
+add_spectrum_parser(parser.add_subparsers(dest="command", required=True))
+args = parser.parse_args(sys.argv[1:])
+sys.exit(args.func(args))
+"""
+
+
+def test_spectrum_command_on_two_processes_equals_one(tmp_path, capsys):
+    """`spectrum` through its parser, in this process and under torchrun --nproc_per_node 2 (each rank half
+    of the 16 probe sequences): the same eigenvalues, printed once, by rank 0."""
+    import argparse
+    import json
+
+    from loopvalley.hessian.cli import add_spectrum_parser
+
+    torch.set_num_threads(1)
+    parser = argparse.ArgumentParser()
+    add_spectrum_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["spectrum", *SPECTRUM, "--out", str(tmp_path / "one.json")])
+    assert args.func(args) == 0
+    printed = capsys.readouterr().out
+    assert "top-4 by Lanczos" in printed and "1 process: 16" in printed
+    (tmp_path / "driver.py").write_text(SPECTRUM_DRIVER)
+    res = _torchrun(tmp_path / "driver.py", "spectrum", *SPECTRUM, "--out", tmp_path / "two.json")
+    one, two = (json.loads((tmp_path / f).read_text()) for f in ("one.json", "two.json"))
+    assert two["processes"] == 2 and one["processes"] == 1 and two["converged"]
+    np.testing.assert_allclose(two["eigenvalues"], one["eigenvalues"], rtol=1e-10)
+    assert res.stdout.count("top-4 by Lanczos") == 1 and "2 processes: 8 + 8" in res.stdout
+    bad = parser.parse_args(["spectrum", *SPECTRUM, "--probe-batch", "0"])
+    with pytest.raises(SystemExit):  # a bad option exits with a message naming it
+        bad.func(bad)
+    assert "probe_batch must be an integer" in capsys.readouterr().err

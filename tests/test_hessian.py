@@ -259,6 +259,91 @@ def test_lanczos_past_50_steps_still_converges_to_the_dense_answer():
     assert np.allclose(res.eigenvalues.numpy(), sorted(eigs)[::-1][:6], rtol=1e-8)
 
 
+@pytest.mark.parametrize("b", [1, 3])
+def test_the_recurrence_projects_h_onto_an_orthonormal_basis(looped, b):
+    """T = Q H Qᵀ on the multiplied rows (tridiagonal from one start vector, a band of width b from b),
+    and the residuals read off T are the true ‖H y − θ y‖ of the Ritz pairs."""
+    _, _, H, D = looped
+    start = torch.randn(b, H.n, generator=torch.Generator().manual_seed(b), dtype=torch.float64)
+    K = hs.lanczos_recurrence(H.hvp, start if b > 1 else start[0], 20)
+    P, Q, N = K.steps, K.basis, b + 20  # each product added one vector to the b start vectors
+    assert P == 20 and Q.shape[0] == N
+    assert torch.allclose(Q @ Q.T, torch.eye(N, dtype=Q.dtype), atol=1e-12)  # orthonormal
+    T = torch.from_numpy(K.T)
+    assert torch.allclose(T[:, :P], Q @ D @ Q[:P].T, atol=1e-12)  # T[i, j] = q_iᵀ H q_j
+    band = torch.ones(N, N, dtype=torch.bool).triu(b + 1)
+    assert not T[band].any() and not T[band.T].any()  # zero beyond the band
+    theta, S, res = K.ritz()
+    Y = torch.from_numpy(S.T.copy()) @ Q[:P]  # Ritz vectors y_i = Q_Pᵀ s_i
+    true = (Y @ D - torch.from_numpy(theta)[:, None] * Y).norm(dim=1)  # ‖H y_i − θ_i y_i‖
+    assert np.allclose(res, true.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("b", [1, 4])
+def test_a_continued_recurrence_is_the_uninterrupted_one(looped, b):
+    _, _, H, _ = looped
+    start = torch.randn(b, H.n, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    start = start if b > 1 else start[0]
+    whole = hs.lanczos_recurrence(H.hvp, start, 30)
+    before = H.n_hvp
+    first = hs.lanczos_recurrence(H.hvp, start, 12)
+    rest = hs.lanczos_recurrence(H.hvp, first, 30)
+    assert H.n_hvp - before == 30  # 12 + 18: no product is repeated
+    assert torch.equal(rest.basis, whole.basis) and np.array_equal(rest.T, whole.T) and rest.betas == whole.betas
+
+
+def test_both_entry_points_run_one_recurrence_and_agree_with_eigh(looped):
+    """lanczos (top-k, stopping test) and lanczos_spectrum (a fixed number of steps) from the same start
+    build the same Krylov space: the same tridiagonal, and eigenvalues that match eigvalsh."""
+    from loopvalley.hessian import spectra as sx
+
+    _, _, H, D = looped
+    exact = torch.linalg.eigvalsh(D).flip(0).numpy()  # descending
+    sp = sx.lanczos_spectrum(H, 60, generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(2)
+    rademacher = (2 * torch.randint(0, 2, (1, H.n), generator=g) - 1).to(torch.float64)[0]
+    top = hs.lanczos(H, 4, tol=1e-10, max_iter=60, start=rademacher)
+    K = hs.lanczos_recurrence(H.hvp, rademacher, 60)
+    assert np.array_equal(K.alphas, sp.alphas) and np.array_equal(np.asarray(K.betas), sp.betas)
+    assert np.allclose(sp.top(4), exact[:4], rtol=1e-9)
+    assert np.allclose(top.eigenvalues.numpy(), exact[:4], rtol=1e-9) and top.n_iter < 60
+
+
+def test_a_warm_start_tracks_a_moved_matrix_to_the_dense_answer():
+    """Lanczos started from the top-k of a nearby matrix — start=the previous result (one vector from its
+    Ritz vectors), or its Ritz vectors as a block — passes the cold start's test and matches eigvalsh;
+    the block needs only its k products when the matrix barely moved."""
+    A0 = known_spectrum([10.0, 9.0, 8.0, 7.0, 6.0] + list(np.linspace(0.0, 5.0, 295)), seed=3)
+    E = torch.randn(300, 300, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    E = (E + E.T) / torch.linalg.matrix_norm(E + E.T, 2)  # symmetric, ‖E‖₂ = 1
+    previous = hs.lanczos(A0, 5, tol=1e-10, return_vectors=True)
+    for eps in (1e-1, 1e-6):
+        A1 = A0 + eps * E
+        exact = torch.linalg.eigvalsh(A1).flip(0)[:5]
+        cold = hs.lanczos(A1, 5, tol=1e-10)
+        warm = hs.lanczos(A1, 5, tol=1e-10, start=previous)
+        block = hs.lanczos(A1, 5, tol=1e-10, start=previous.eigenvectors)
+        for res in (warm, block):
+            assert res.converged and torch.allclose(res.eigenvalues, exact, rtol=1e-9)
+            assert (res.residuals <= 1e-4).all()  # explicit ‖Hv − λv‖ (the test allows r ≈ √(tol·θ·δ))
+        assert warm.n_iter < cold.n_iter
+    assert block.n_iter == 5 < warm.n_iter  # ε = 1e-6: the old Ritz vectors span the new top-5
+
+
+def test_a_warm_start_after_a_training_step_matches_eigh():
+    model, tokens = tiny(seed=1)
+    previous = hs.lanczos(hs.Hessian(model, next_token_loss, tokens), 4, tol=1e-10, return_vectors=True)
+    loss = next_token_loss(model, tokens)
+    with torch.no_grad():
+        for p, g in zip(model.parameters(), torch.autograd.grad(loss, list(model.parameters()))):
+            p -= 0.05 * g  # one gradient step
+    H = hs.Hessian(model, next_token_loss, tokens)
+    exact = torch.linalg.eigvalsh(H.dense()).flip(0)[:4]
+    warm = hs.lanczos(H, 4, tol=1e-10, start=previous)
+    assert warm.converged and torch.allclose(warm.eigenvalues, exact, rtol=1e-8)
+    assert (warm.residuals <= 1e-5 * exact[0]).all()
+
+
 def test_power_iteration_finds_the_top_eigenvalues_with_a_gap():
     A = known_spectrum([4.0, 2.0, 1.0] + [0.1] * 30)
     res = hs.power_iteration(A, 3, tol=1e-12, max_iter=2000)
@@ -346,3 +431,9 @@ def test_bad_input_raises_value_error_naming_the_parameter(looped):
         H.hvp(torch.ones(H.n + 1))
     with pytest.raises(ValueError, match="which must be one of"):
         hs.lanczos(H, 2, which="XX")
+    with pytest.raises(ValueError, match="start: an EigResult must carry its eigenvectors"):
+        hs.lanczos(H, 2, start=hs.lanczos(H, 2))
+    with pytest.raises(ValueError, match="start must have shape"):
+        hs.lanczos(H, 2, start=torch.ones(2, H.n + 1))
+    with pytest.raises(ValueError, match="start must hold finite, nonzero vectors"):
+        hs.lanczos(H, 2, start=torch.zeros(H.n))

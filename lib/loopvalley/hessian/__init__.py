@@ -5,6 +5,8 @@
 - :mod:`~loopvalley.hessian.spectra` — spectra over training, the statistic family, phases
 - :mod:`~loopvalley.hessian.experiment` — the experiment and its claims
 - :mod:`~loopvalley.hessian.plots`, :mod:`~loopvalley.hessian.widgets`, :mod:`~loopvalley.hessian.exercises_ch05`
+- :mod:`~loopvalley.hessian.cli` — ``python -m loopvalley spectrum`` (also under ``torchrun``); imported by the
+  command line only
 
 Introduced in notebooks/05_hessian_dynamics.
 """

@@ -10,8 +10,11 @@ restricted to a chosen set of parameters (all of them, or blocks such as W_Q, W_
   (n products pruned by the symmetry H = Hᵀ; ``benchmarks/hessian_dense_speed.py``).
   Second derivatives run in float64 (optional), in eval mode, on the explicit attention path
   (the fused CPU softmax kernel has no double backward).
-- Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖),
-  :func:`power_iteration` (deflated, as PyHessian does it: slower and noisier, for teaching).
+  With ``group=`` (``torchrun``) each rank holds a shard of the batch and the products are all-reduced.
+- Eigenvalues: :func:`lanczos` (top-k with full reorthogonalisation and residuals ‖Hv − λv‖; a warm
+  ``start`` from a previous result), :func:`power_iteration` (deflated, as PyHessian does it: slower
+  and noisier, for teaching). One recurrence, :func:`lanczos_recurrence`, serves :func:`lanczos`,
+  :func:`ritz_history`, :func:`slq` and :func:`loopvalley.hessian.spectra.lanczos_spectrum`.
 - Traces and densities: :func:`hutchinson`, :func:`hutch_plus_plus`, :func:`slq` (stochastic
   Lanczos quadrature) with :func:`density`.
 - What a spectrum says (the paper's river/valley split, its κ, the statistic family, phases) and
@@ -29,7 +32,9 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch.func import functional_call, grad, jvp
+from torch.nn.parallel import DistributedDataParallel
 
 from loopvalley._validate import check_choice, check_int, check_positive
 from loopvalley.looped.models import PARAM_BLOCKS, block_params
@@ -147,6 +152,14 @@ class Hessian:
     through the gradient function instead: Hv = d/dt ∇L(θ + t v) at t = 0 (``torch.func.jvp``
     of ``torch.func.grad``). Both give the same numbers; ``benchmarks/hessian_speed.py`` times them.
 
+    **Several processes** (``group``: a ``torch.distributed`` process group, e.g. ``dist.group.WORLD``
+    under ``torchrun``): ``batch`` is this rank's shard of the batch. Each rank differentiates its own
+    shard's loss L_r on the model itself (a ``DistributedDataParallel`` wrapper is unwrapped: double
+    backward through DDP raises), and every product, gradient, loss and dense matrix is all-reduced with
+    the shard's share of the batch as its weight, w_r = N_r / Σ N (N: elements of the shard), so that
+    H = Σ_r w_r H_r is the Hessian of the mean loss over the concatenated batch — the same on every
+    rank, and Lanczos from the same start runs identically everywhere. (``loss_at`` stays L_r.)
+
     Introduced in notebooks/05_hessian_dynamics.
     """
 
@@ -158,10 +171,13 @@ class Hessian:
         params=None,
         dtype: torch.dtype = torch.float64,
         method: str = "reverse",
+        group=None,
     ):
         self.method = check_choice("method", method, HVP_METHODS)
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype!r}")
+        if isinstance(model, DistributedDataParallel):
+            model = model.module  # the model itself: products never run through the DDP wrapper
         self.model, self.loss_fn, self.batch, self.dtype = model, loss_fn, batch, dtype
         self.names = select_params(model, params)
         named = dict(model.named_parameters())
@@ -181,6 +197,19 @@ class Hessian:
         self.n = int(self.theta.numel())
         self.n_hvp = 0
         self._graph = None  # (one leaf per parameter, ∇L with create_graph=True), built on first use
+        self.group, self.share = group, 1.0  # share: this rank's w_r = N_r / Σ_r N_r (1 in one process)
+        if group is not None:
+            total = torch.tensor(float(_numel(batch)), dtype=torch.float64, device=self.device)
+            dist.all_reduce(total, group=group)  # Σ_r N_r
+            self.share = _numel(batch) / float(total)
+
+    def _reduce(self, x: torch.Tensor) -> torch.Tensor:
+        """Σ_r w_r x_r over the group's ranks: this shard's x weighted by its share (x itself in one process)."""
+        if self.group is None:
+            return x
+        x = self.share * x  # a new tensor: never reduce in place into one autograd may hold
+        dist.all_reduce(x, group=self.group)
+        return x
 
     # -- the loss as a function of θ ----------------------------------------------------------------
     def _params(self, theta: torch.Tensor) -> dict:
@@ -194,14 +223,14 @@ class Hessian:
         return out
 
     def loss_at(self, theta: torch.Tensor) -> torch.Tensor:
-        """L(θ) on the fixed batch (differentiable in θ)."""
+        """L(θ) on the fixed batch (differentiable in θ; with a ``group``, this rank's shard's L_r)."""
         with second_order_mode(self.model):
             return self.loss_fn(_Bound(self.model, self._params(theta)), self.batch)
 
     def loss(self) -> float:
         """L(θ₀) at the Hessian's weights."""
         with torch.no_grad():
-            return float(self.loss_at(self.theta))
+            return float(self._reduce(self.loss_at(self.theta)))
 
     def _gradient_graph(self):
         """``(leaves, grads)``: one leaf per selected parameter and ∇L as a graph (create_graph),
@@ -218,7 +247,7 @@ class Hessian:
 
     def gradient(self) -> torch.Tensor:
         """∇L(θ₀): (n,)."""
-        return torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]])
+        return self._reduce(torch.cat([g.detach().reshape(-1) for g in self._gradient_graph()[1]]))
 
     def _pullback(self, first: int, cotangents, start: int, k: int | None) -> torch.Tensor:
         """∇_{θ_start…} Σ_p ⟨∂L/∂θ_p, c_p⟩ for the parameters p = first, first+1, … that ``cotangents``
@@ -253,14 +282,14 @@ class Hessian:
         k, off = (v.shape[0] if v.dim() == 2 else None), self._offsets
         self.n_hvp += 1 if k is None else k
         if self.method == "forward":
-            return self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v)  # (k, n)
+            return self._reduce(self._hvp_forward(v) if k is None else torch.func.vmap(self._hvp_forward)(v))  # (k, n)
         # H v = ∇_θ ⟨∇L, v⟩, v cut into one piece per parameter (batched backward for (k, n))
         if k is None:
             v = v.contiguous()
             pieces = [v[off[p] : off[p + 1]].view(s) for p, s in enumerate(self.shapes)]  # views, no copies
         else:
             pieces = [v[:, off[p] : off[p + 1]].reshape(k, *s) for p, s in enumerate(self.shapes)]
-        return self._pullback(0, pieces, 0, k)
+        return self._reduce(self._pullback(0, pieces, 0, k))
 
     def _hvp_forward(self, v: torch.Tensor) -> torch.Tensor:
         # Hv = d/dt ∇L(θ + t v) |_{t=0}
@@ -313,7 +342,7 @@ class Hessian:
             P, R = slice(off[p], off[p + 1]), slice(off[p + 1], n)
             M[P, P] = 0.5 * (M[P, P] + M[P, P].T)  # diagonal block: (B + Bᵀ)/2
             M[R, P] = M[P, R].T  # below it: H[r, c] = (H e_c)_r = M[c, r]; above it M[P, R] is H[P, R]
-        return M
+        return self._reduce(M)
 
     def block(self, H_dense: torch.Tensor, rows: str, cols: str | None = None) -> torch.Tensor:
         """The sub-block of a dense Hessian for parameters ``rows`` × ``cols`` (exact names)."""
@@ -335,12 +364,12 @@ def finite_difference_hvp(H: Hessian, v: torch.Tensor, h: float = 1e-5) -> torch
             return torch.autograd.grad(H.loss_at(theta), theta)[0]
 
     v = torch.as_tensor(v).to(H.dtype).to(H.device)
-    return (grad_at(H.theta + h * v) - grad_at(H.theta - h * v)) / (2 * h)  # (∇L(θ+hv) − ∇L(θ−hv)) / 2h
+    return H._reduce((grad_at(H.theta + h * v) - grad_at(H.theta - h * v)) / (2 * h))  # (∇L(θ+hv) − ∇L(θ−hv)) / 2h
 
 
-def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="reverse") -> Hessian:
+def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="reverse", group=None) -> Hessian:
     """Shortcut for :class:`Hessian`. Introduced in notebooks/05_hessian_dynamics."""
-    return Hessian(model, loss_fn, batch, params=params, dtype=dtype, method=method)
+    return Hessian(model, loss_fn, batch, params=params, dtype=dtype, method=method, group=group)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -358,7 +387,7 @@ class _Operator:
             if H.dim() != 2 or H.shape[0] != H.shape[1]:
                 raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
             self.H, self.n, self.dtype, self.device = H, H.shape[0], H.dtype, H.device
-            self._mv = lambda v: v @ H  # (…, n) @ (n, n): H symmetric, so v Hᵀ = (H v)ᵀ
+            self._mv = lambda v: H @ v if v.dim() == 1 else v @ H  # H v; for (k, n): V H = (H Vᵀ)ᵀ, H symmetric
         else:
             raise ValueError("H must be a loopvalley.hessian.operator.Hessian or a square torch.Tensor")
         self.count = 0
@@ -378,6 +407,27 @@ def _check_k(k, n, name="k"):
 def _random_unit(n, generator, dtype, device):
     v = torch.randn(n, generator=generator, dtype=torch.float64).to(dtype=dtype, device=device)
     return v / v.norm()
+
+
+def _start(start, op, generator) -> torch.Tensor:
+    """The start of :func:`lanczos`: a random unit vector (``start`` None); a given vector (n,) or block
+    (b, n); or, from a previous :class:`EigResult` (a warm start), v0 = Σ_i y_i / √k + 0.01 r: its k Ritz
+    vectors y_i and a random unit vector r."""
+    if start is None:
+        return _random_unit(op.n, generator, op.dtype, op.device)
+    if isinstance(start, EigResult):
+        if start.eigenvectors is None or start.eigenvectors.shape[-1] != op.n:
+            raise ValueError(f"start: an EigResult must carry its eigenvectors (k, {op.n}): "
+                             "lanczos(..., return_vectors=True)")
+        Y = start.eigenvectors.to(dtype=op.dtype, device=op.device)  # (k, n)
+        r = _random_unit(op.n, generator, op.dtype, op.device)
+        return Y.sum(0) / math.sqrt(Y.shape[0]) + 0.01 * r  # v0 = Σ_i y_i / √k + 0.01 r
+    start = torch.as_tensor(start)
+    if start.dim() not in (1, 2) or start.shape[-1] != op.n or (start.dim() == 2 and not 1 <= start.shape[0] <= op.n):
+        raise ValueError(f"start must have shape ({op.n},) or (b, {op.n}) with 1 <= b <= {op.n}, got {tuple(start.shape)}")
+    if not bool(torch.isfinite(start).all()) or not bool(start.abs().sum(-1).gt(0).all()):
+        raise ValueError("start must hold finite, nonzero vectors")
+    return start.to(dtype=op.dtype, device=op.device)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -400,40 +450,113 @@ class EigResult:
     history: list = field(default_factory=list)  # power iteration: (products so far, i, λ estimate)
 
 
-def _lanczos_basis(matvec, v0, m, *, tol=None, k=None, which="LA", check=None):
-    """m Lanczos steps from ``v0`` with full reorthogonalisation ("twice is enough").
+@dataclass
+class Krylov:
+    """The state of the Lanczos recurrence (:func:`lanczos_recurrence`): an orthonormal basis of a
+    Krylov space of H and the projection of H onto it, kept so that a run can be continued or re-read.
 
-    Builds Q = [q_1 … q_m] with H Q_m = Q_m T_m + β_m q_{m+1} e_mᵀ, T_m tridiagonal (α on the
-    diagonal, β off it). Stops early at an invariant subspace (β ≈ 0) or, when ``tol`` is given,
-    once the top-k Ritz values have error estimates ≤ tol·|θ_i| (tested after every step up to
-    step 50, then every ⌈j/50⌉ steps, so the test stays a small fraction of a product).
-    Returns ``(alphas, betas, Q, beta_last)``.
+    - ``basis`` (N, n): the rows q_0 … q_{N−1}; the first ``steps`` of them have been multiplied by H
+      (one product each), the others wait for their product.
+    - ``T`` (N, N), float64: T[i, j] = q_iᵀ H q_j for the multiplied q_j (and its mirror T[j, i]): a band
+      matrix, tridiagonal from one start vector, of band width b from a block of b.
+    - ``betas`` (steps,): β_j = ‖w_j‖, the part of H q_j outside the basis it was orthogonalised
+      against — the weight T[i, j] of the vector q_i it created, or the remainder dropped where the
+      Krylov space closed (an invariant subspace).
+
+    The multiplied rows satisfy H Q_Pᵀ = Q_Nᵀ T[:, :P] (P = ``steps``) up to the dropped remainders: the
+    Ritz pairs of T[:P, :P] = S diag(θ) Sᵀ are (θ_i, y_i = Q_Pᵀ s_i), with residual
+    ‖H y_i − θ_i y_i‖ = ‖T[P:, :P] s_i‖ (:meth:`ritz`).
+
+    Introduced in notebooks/05_hessian_dynamics.
     """
-    n = v0.numel()
-    Q = torch.empty(m + 1, n, dtype=v0.dtype, device=v0.device)  # rows are the Lanczos vectors
-    torch.div(v0, torch.linalg.vector_norm(v0), out=Q[0])
-    alphas, betas = [], []
-    scale = 0.0
-    for j in range(m):
-        q, Qj = Q[j], Q[: j + 1]
-        w = matvec(q)  # H q_j
-        alpha = float(torch.dot(q, w))  # α_j = q_jᵀ H q_j
-        # w ← w − Q Qᵀ w, twice: removes α_j q_j, β_{j−1} q_{j−1} and every rounding leak
-        for _ in range(2):
-            w = torch.addmv(w, Qj.T, torch.mv(Qj, w), alpha=-1.0)
-        beta = float(torch.linalg.vector_norm(w))  # β_j = ‖w‖
-        alphas.append(alpha)
-        scale = max(scale, abs(alpha) + beta)
-        if beta <= 1e-10 * max(scale, 1e-300) or j + 1 == n:  # invariant subspace: T is exact
-            betas.append(0.0)
-            break
+
+    basis: torch.Tensor  # (N, n)
+    T: np.ndarray  # (N, N)
+    betas: list  # (steps,)
+    steps: int
+
+    @property
+    def alphas(self) -> np.ndarray:
+        """α_j = q_jᵀ H q_j: the diagonal of T over the multiplied rows, (steps,)."""
+        return np.diag(self.T)[: self.steps].copy()
+
+    def ritz(self, steps: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(θ, S, r)`` after the first P = ``steps`` products (default all): Ritz values θ (ascending),
+        T[:P, :P] = S diag(θ) Sᵀ, and residual norms r_i = ‖H y_i − θ_i y_i‖ = ‖T[P:, :P] s_i‖
+        (|β_P s_{P,i}| from one start vector)."""
+        P = self.steps if steps is None else steps
+        theta, S = _eigh_small(np.ascontiguousarray(self.T[:P, :P]))  # T_P = S diag(θ) Sᵀ
+        coupling = self.T[P:, :P]  # (N − P, P): how H q_j (j < P) reaches the rows not yet multiplied
+        return theta, S, np.linalg.norm(coupling @ S, axis=0)  # ‖T[P:, :P] s_i‖
+
+
+def krylov_start(start: torch.Tensor) -> Krylov:
+    """The :class:`Krylov` state before any product: the start vectors, (n,) or (b, n), orthonormalised in
+    order by Gram–Schmidt (twice); a start vector inside the span of the earlier ones is dropped.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    V = start[None] if start.dim() == 1 else start  # (b, n)
+    Q = torch.zeros_like(V)
+    N, size = 0, float(V.norm(dim=1).max())
+    for v in V:
+        for _ in range(2 if N else 0):
+            v = v - Q[:N].T @ (Q[:N] @ v)  # v ← v − Qᵀ Q v
+        norm = float(v.norm())
+        if norm > 1e-10 * size:
+            Q[N] = v / norm
+            N += 1
+    return Krylov(Q[:N], np.zeros((N, N)), [], 0)
+
+
+def lanczos_recurrence(matvec: Callable, start, n_steps: int, *, stop: Callable | None = None) -> Krylov:
+    """The Lanczos recurrence with full reorthogonalisation ("twice is enough"), one product per step.
+
+    Step j multiplies the oldest basis vector not yet multiplied, w = H q_j; records T[j, j] = α_j = q_jᵀ w
+    and T[i, j] = q_iᵀ w for the later basis vectors; removes every component along the basis
+    (w ← w − Qᵀ Q w, twice); and appends q = w / β_j, β_j = ‖w‖ — unless β_j ≤ 1e-10 ‖T‖ (an invariant
+    subspace: nothing new to add) or the basis already spans all n dimensions.
+
+    ``start``: one vector (n,) — the classical recurrence, T tridiagonal (α_j on the diagonal, β_j off
+    it); a block (b, n) — block Lanczos one product at a time: T is a band of width b and the space
+    grows as span{V, HV, H²V, …}, b products per degree (see :func:`krylov_start`); or a kept
+    :class:`Krylov` of the same operator, which is continued: its products are not repeated, and the
+    result is the one an uninterrupted run gives, bit for bit.
+
+    Runs until ``n_steps`` products in all (a continued state's included), until every basis vector has
+    been multiplied (the Krylov space closed), or until ``stop(krylov)`` is true; ``stop`` is asked after
+    every step up to step 50, then every ⌈j/50⌉ steps (it usually solves the small eigenproblem of T).
+    Returns the :class:`Krylov` state.
+
+    Introduced in notebooks/05_hessian_dynamics.
+    """
+    K = start if isinstance(start, Krylov) else krylov_start(start)
+    (N, n), steps, betas = K.basis.shape, K.steps, list(K.betas)
+    rows = N + max(n_steps - steps, 0)  # each product adds at most one vector
+    Q = torch.zeros(rows, n, dtype=K.basis.dtype, device=K.basis.device)  # rows are the basis vectors
+    T = np.zeros((rows, rows))
+    Q[:N], T[:N, :N] = K.basis, K.T
+    scale = max([abs(T[j, j]) + b for j, b in enumerate(betas)], default=0.0)  # ‖T‖ ≥ max_j |α_j| + β_j
+    while steps < min(n_steps, N):
+        j, Qn = steps, Q[:N]
+        w = matvec(Q[j])  # H q_j
+        T[j, j] = alpha = float(Q[j] @ w)  # α_j = q_jᵀ H q_j
+        c = Qn @ w  # q_iᵀ H q_j for every basis vector: (N,)
+        w = w - Qn.T @ c  # w ← w − Qᵀ Q w removes α_j q_j, the band, every rounding leak ...
+        w = w - Qn.T @ (Qn @ w)  # ... twice
+        T[j + 1 : N, j] = T[j, j + 1 : N] = c[j + 1 : N].double().cpu().numpy()  # q_iᵀ H q_j, i > j (a block start)
+        beta = float(w.norm())  # β_j = ‖w‖
         betas.append(beta)
-        torch.div(w, beta, out=Q[j + 1])  # q_{j+1} = w / β_j
-        steps = j + 1
-        if tol is not None and steps >= k and (steps <= 50 or steps % -(-steps // 50) == 0):
-            if check(alphas, betas, tol, k, which):
+        scale = max(scale, abs(alpha) + beta)
+        steps += 1
+        if beta > 1e-10 * max(scale, 1e-300) and N < n:  # else: an invariant subspace, or all of ℝⁿ: drop w
+            Q[N] = w / beta  # q_N = w / β_j
+            T[N, j] = T[j, N] = beta
+            N += 1
+        if stop is not None and steps < min(n_steps, N) and (steps <= 50 or steps % -(-steps // 50) == 0):
+            if stop(Krylov(Q[:N], T[:N, :N], betas, steps)):
                 break
-    return alphas, betas, Q[: len(alphas)], betas[-1]
+    return Krylov(Q[:N], T[:N, :N].copy(), betas, steps)
 
 
 def _tridiag(alphas, betas) -> np.ndarray:
@@ -462,24 +585,27 @@ def _order(theta: np.ndarray, which) -> np.ndarray:
     return np.argsort(-np.abs(theta), kind="stable")
 
 
-def _ritz_errors(theta, S, beta, idx):
-    """Error bounds of the Ritz values θ_i (i in ``idx``): residual r_i = |β_m s_{m,i}| and, with
-    the gap δ_i to the nearest other Ritz value, the refined bound min(r_i, r_i²/δ_i) (just r_i
-    while there is only one Ritz value: no gap is known yet)."""
-    res = np.abs(beta * S[-1, idx])  # ‖H y_i − θ_i y_i‖ = |β_m s_{m,i}|
+def _ritz_errors(theta, res, idx):
+    """Error bounds of the Ritz values θ_i (i in ``idx``) from their residuals r_i = ‖H y_i − θ_i y_i‖:
+    with the gap δ_i to the nearest other Ritz value, min(r_i, r_i²/δ_i) (just r_i while there is only
+    one Ritz value: no gap is known yet)."""
+    r = res[idx]
     if theta.size < 2:
-        return res, res
+        return r
     d = np.abs(theta[idx][:, None] - theta[None, :])  # (k, m)
     d[np.arange(len(idx)), idx] = np.inf
     gap = d.min(axis=1)  # δ_i
-    return res, np.minimum(res, res**2 / np.maximum(gap, 1e-300))
+    return np.minimum(r, r**2 / np.maximum(gap, 1e-300))
 
 
-def _ritz_converged(alphas, betas, tol, k, which):
-    theta, S = _eigh_small(_tridiag(alphas, betas))
+def _top_converged(K: Krylov, k: int, which: str, tol: float) -> bool:
+    """The stopping test of :func:`lanczos`: every one of the k wanted Ritz values θ_i has an error
+    bound min(r_i, r_i²/δ_i) ≤ tol·|θ_i|."""
+    if K.steps < k:
+        return False
+    theta, _, res = K.ritz()
     idx = _order(theta, which)[:k]
-    _, err = _ritz_errors(theta, S, betas[-1], idx)
-    return bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
+    return bool((_ritz_errors(theta, res, idx) <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
 
 
 def lanczos(
@@ -492,17 +618,28 @@ def lanczos(
     generator: torch.Generator | None = None,
     return_vectors: bool = False,
     explicit_residuals: bool = True,
+    start=None,
 ) -> EigResult:
     """Top-k eigenpairs of H by Lanczos with full reorthogonalisation.
 
-    Runs Lanczos from a random start until every wanted Ritz value θ_i has an error estimate
-    below ``tol``·|θ_i|, or for ``max_iter`` steps (default min(n, max(4k, 200))). The estimate
-    is min(r_i, r_i²/δ_i), with residual r_i = |β_m s_{m,i}| and δ_i the gap to the nearest
+    Runs Lanczos (:func:`lanczos_recurrence`) until every wanted Ritz value θ_i has an error estimate
+    below ``tol``·|θ_i|, or for ``max_iter`` products (default min(n, max(4k, 200))). The estimate
+    is min(r_i, r_i²/δ_i), with residual r_i = ‖H y_i − θ_i y_i‖ and δ_i the gap to the nearest
     other Ritz value. For a symmetric matrix the error is at most r_i (Bauer–Fike) and about
     r_i²/δ_i once the neighbours are resolved (with one Ritz value, r_i alone). The test runs after
     every step up to step 50, then every ⌈j/50⌉ steps (it costs an m × m eigenproblem).
     ``which``: "LA" largest, "SA" smallest, "LM" largest |λ|. With ``explicit_residuals`` the
     reported residuals are ‖H v − λ v‖ computed with k more products (batched).
+
+    ``start``: a random unit vector from ``generator`` (default); a vector (n,); a block (b, n) (block
+    Lanczos: the space grows as span{V, HV, H²V, …}, b products per degree); or the :class:`EigResult`
+    of a similar matrix, with its eigenvectors (``return_vectors=True``): a *warm start* from
+    v0 = Σ_i y_i / √k + 0.01 r, its Ritz vectors y_i and a random unit vector r (a cold start, 100×
+    weaker: no direction is out of reach). The stopping test is the cold start's. What a warm start
+    saves depends on how far the matrix moved (``benchmarks/hessian_tracking.py``): 7 % of the products
+    over a training run, whose Hessians move by 26–109 % between probes; 13–26 % on a matrix moved by
+    1e-6 to 1e-1 of its norm. The Ritz vectors as a block start need only their k products when the
+    matrix moved by 1e-6, and twice the cold start's over the training run.
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -512,21 +649,22 @@ def lanczos(
     check_positive("tol", tol)
     m = min(op.n, max(4 * k, 200)) if max_iter is None else check_int("max_iter", max_iter, k, op.n)
     g = generator if generator is not None else torch.Generator().manual_seed(0)
-    v0 = _random_unit(op.n, g, op.dtype, op.device)
-    alphas, betas, Q, beta_last = _lanczos_basis(op, v0, m, tol=tol, k=k, which=which, check=_ritz_converged)
-    theta, S = _eigh_small(_tridiag(alphas, betas))  # Ritz values θ, T = S diag(θ) Sᵀ
+    v0 = _start(start, op, g)
+    K = lanczos_recurrence(op, v0, m, stop=lambda K: _top_converged(K, k, which, tol))
+    theta, S, est = K.ritz()  # Ritz values θ, T_P = S diag(θ) Sᵀ, residuals ‖T[P:, :P] s_i‖
     idx = _order(theta, which)[:k]
-    est, err = _ritz_errors(theta, S, beta_last, idx)  # residuals |β_m s_{m,i}|, error estimates
+    err = _ritz_errors(theta, est, idx)  # error estimates
     lam = torch.from_numpy(theta[idx].copy())  # (k,)
     converged = bool((err <= tol * np.maximum(np.abs(theta[idx]), 1e-300)).all())
     vecs = None
     if return_vectors or explicit_residuals:
-        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Q s_i: (k, n)
-    res = torch.from_numpy(est)
+        Q = K.basis[: K.steps]
+        vecs = torch.from_numpy(S[:, idx].T.copy()).to(device=Q.device, dtype=Q.dtype) @ Q  # y_i = Qᵀ s_i: (k, n)
+    res = torch.from_numpy(est[idx].copy())
     if explicit_residuals:
         HV = op(vecs)  # (k, n)
         res = (HV - lam.to(HV)[:, None] * vecs).norm(dim=1).to(torch.float64).cpu()  # ‖Hy − θy‖
-    return EigResult(lam, vecs if return_vectors else None, res, op.count, len(alphas), converged)
+    return EigResult(lam, vecs if return_vectors else None, res, op.count, K.steps, converged)
 
 
 def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | None = None) -> np.ndarray:
@@ -539,12 +677,12 @@ def ritz_history(H, n_steps: int, k: int = 5, *, generator: torch.Generator | No
     m = _check_k(n_steps, op.n, "n_steps")
     k = check_int("k", k, 1)
     g = generator if generator is not None else torch.Generator().manual_seed(0)
-    alphas, betas, _, _ = _lanczos_basis(op, _random_unit(op.n, g, op.dtype, op.device), m)
+    K = lanczos_recurrence(op, _random_unit(op.n, g, op.dtype, op.device), m)
     out = np.full((m, k), np.nan)
-    for j in range(len(alphas)):
-        theta = _eigh_small(_tridiag(alphas[: j + 1], betas[: j + 1]))[0][::-1][:k]  # Ritz values of T_j
+    for j in range(K.steps):
+        theta = K.ritz(j + 1)[0][::-1][:k]  # Ritz values of T_j
         out[j, : theta.size] = theta
-    out[len(alphas):] = out[len(alphas) - 1]  # an invariant subspace was found: the values are final
+    out[K.steps:] = out[K.steps - 1]  # an invariant subspace was found: the values are final
     return out
 
 
@@ -719,8 +857,7 @@ def slq(
         raise ValueError(f"starts must have shape ({nv}, {op.n}), got {tuple(starts.shape)}")
     nodes, weights = [], []
     for v0 in starts.to(op.dtype).to(op.device):
-        alphas, betas, _, _ = _lanczos_basis(op, v0, m)
-        theta, S = _eigh_small(_tridiag(alphas, betas))
+        theta, S, _ = lanczos_recurrence(op, v0, m).ritz()
         nodes.append(torch.from_numpy(theta))
         weights.append(torch.from_numpy(S[0] ** 2))  # w_j = (e_1ᵀ s_j)²
     return SLQResult(nodes, weights, op.n, op.count)

@@ -49,7 +49,15 @@ import numpy as np
 import torch
 
 from loopvalley._validate import check_choice, check_int, check_positive, check_range
-from loopvalley.hessian.operator import Hessian, _eigh_small, _tridiag
+from loopvalley.hessian.operator import (
+    Hessian,
+    Krylov,
+    _eigh_small,
+    _Operator,
+    _rademacher,
+    _tridiag,
+    lanczos_recurrence,
+)
 from loopvalley.looped.models import PARAM_BLOCKS, block_params
 
 OUTLIER_FRAC = 0.1  # an outlier: λ > 0.1 · λ_max
@@ -84,7 +92,8 @@ class Spectrum:
     seconds: float = 0.0
     alphas: np.ndarray | None = None  # (m,) Lanczos: the diagonal of T_m (kept, so that any prefix can be re-read)
     betas: np.ndarray | None = None  # (m,) Lanczos: β_1 … β_m (the last one is the residual norm)
-    basis: torch.Tensor | None = field(default=None, repr=False, compare=False)  # (m+1, n) Lanczos vectors; not in rows
+    basis: torch.Tensor | None = field(default=None, repr=False, compare=False)  # (m+1, n) Lanczos vectors ((m, n) if the
+    # Krylov space closed); not in rows
 
     @property
     def lambda_max(self) -> float:
@@ -161,20 +170,13 @@ def dense_spectrum(H, chunk: int = 1) -> Spectrum:
     return Spectrum(sp.values, sp.weights, sp.n, "dense", sp.converged, sp.residuals, n_hvp, time.perf_counter() - t0)
 
 
-def _matvec(H) -> tuple[Callable, int, torch.dtype, torch.device]:
-    if isinstance(H, torch.Tensor):
-        if H.dim() != 2 or H.shape[0] != H.shape[1]:
-            raise ValueError(f"H must be a square matrix, got shape {tuple(H.shape)}")
-        return (lambda v: H @ v), int(H.shape[0]), H.dtype, H.device
-    return H.hvp, int(H.n), H.dtype, H.device
-
-
 def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None = None, tol: float = 1e-3,
                      resume: Spectrum | None = None) -> Spectrum:
     """A Lanczos estimate of the spectrum of ``H`` (a Hessian or a symmetric tensor) from
     ``n_steps`` Hessian-vector products, one Rademacher start.
 
-    Lanczos with full reorthogonalisation builds T_m = Q_mᵀ H Q_m (tridiagonal); T_m = S diag(θ) Sᵀ.
+    Lanczos with full reorthogonalisation (:func:`loopvalley.hessian.operator.lanczos_recurrence`) builds
+    T_m = Q_m H Q_mᵀ (tridiagonal); T_m = S diag(θ) Sᵀ.
     A Ritz value θ_j whose residual estimate |β_m S_{mj}| ≤ ``tol``·|θ_j| is an eigenvalue
     estimate (weight 1; the test is relative, so a Ritz value near 0, which may stand for a whole
     near-null space, never counts as one eigenvalue); the others are quadrature nodes of vᵀ f(H) v ≈ Σ_j S_{1j}² f(θ_j), which
@@ -189,36 +191,25 @@ def lanczos_spectrum(H, n_steps: int = 60, *, generator: torch.Generator | None 
     Introduced in notebooks/05_hessian_dynamics.
     """
     t0 = time.perf_counter()
-    mv, n, dtype, device = _matvec(H)
-    m = min(check_int("n_steps", n_steps, 2), n)
+    op = _Operator(H)
+    m = min(check_int("n_steps", n_steps, 2), op.n)
     check_positive("tol", tol)
-    Q = torch.zeros(m + 1, n, dtype=dtype, device=device)
+    k0 = 0
     if resume is None:
         g = generator if generator is not None else torch.Generator().manual_seed(0)
-        v = (torch.randint(0, 2, (n,), generator=g, dtype=torch.float64) * 2 - 1).to(dtype=dtype, device=device)  # Rademacher
-        Q[0] = v / v.norm()
-        alphas, betas = [], []
+        start = _rademacher(1, op.n, g, op.dtype, op.device)[0]  # entries ±1
     else:
-        if not isinstance(resume, Spectrum) or resume.basis is None or resume.alphas is None or resume.n != n:
-            raise ValueError(f"resume must be a Lanczos Spectrum of this operator (n={n}) that kept its basis")
+        if not isinstance(resume, Spectrum) or resume.basis is None or resume.alphas is None or resume.n != op.n:
+            raise ValueError(f"resume must be a Lanczos Spectrum of this operator (n={op.n}) that kept its basis")
         k0 = int(np.asarray(resume.alphas).size)
-        if k0 >= m or resume.basis.shape[0] <= k0 or not bool(resume.basis[k0].any()):  # long enough, or exact already
+        if k0 >= m or resume.basis.shape[0] <= k0:  # long enough, or the Krylov space closed: read it off
             return replace(truncate(resume, min(m, k0), tol), basis=resume.basis[: min(m, k0) + 1])
-        Q[: k0 + 1] = resume.basis[: k0 + 1].to(dtype=dtype, device=device)
-        alphas, betas = [float(a) for a in resume.alphas], [float(b) for b in resume.betas]
-    for j in range(len(alphas), m):
-        w = mv(Q[j])  # H q_j
-        alphas.append(float(Q[j] @ w))  # α_j = q_jᵀ H q_j
-        for _ in range(2):  # full reorthogonalisation, twice
-            w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-        beta = float(w.norm())  # β_j
-        betas.append(beta)
-        if beta <= 1e-10 * max(abs(a) for a in alphas) or j + 1 == n:  # invariant subspace: exact
-            break
-        Q[j + 1] = w / beta
-    sp = _tridiagonal_spectrum(np.asarray(alphas), np.asarray(betas), n, tol)
-    return replace(sp, seconds=time.perf_counter() - t0, n_hvp=len(alphas) - (0 if resume is None else k0),
-                   basis=Q[: len(alphas) + 1])
+        alphas, betas = np.asarray(resume.alphas, float), [float(b) for b in resume.betas]
+        T = _tridiag(np.append(alphas, 0.0), betas)  # (k0 + 1, k0 + 1): q_{k0} waits for its product
+        start = Krylov(resume.basis[: k0 + 1].to(dtype=op.dtype, device=op.device), T, betas, k0)
+    K = lanczos_recurrence(op, start, m)
+    sp = _tridiagonal_spectrum(K.alphas, np.asarray(K.betas), op.n, tol)
+    return replace(sp, seconds=time.perf_counter() - t0, n_hvp=op.count, basis=K.basis)
 
 
 def _tridiagonal_spectrum(alphas: np.ndarray, betas: np.ndarray, n: int, tol: float) -> Spectrum:
