@@ -158,59 +158,6 @@ def sequence(ranks, n=128):
             for r in ranks]
 
 
-def test_phase_detector_finds_planted_phases_in_steps():
-    # step 0 (a saddle at init) is ignored: anchor = the first probe after warmup (step 20)
-    ranks = [5, 40, 22, 10, 16, 30, 38, 40, 40, 39]
-    sps = sequence(ranks)
-    for stat in ("effective_rank", "participation", "outliers", "steep_count", "positive_rank"):
-        x = [sx.family(sp)[stat] for sp in sps]
-        p = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800)
-        assert p["anchor_step"] == 20 and p["min_step"] == 80, stat
-        assert p["collapse"]["present"] and p["collapse"]["window"] == (20, 80), stat
-        assert p["diversification"]["present"] and p["diversification"]["window"][0] == 80, stat
-        assert p["diversification"]["window"][1] in (600, 800, 1000), stat
-        assert p["stabilization"]["present"] and p["stabilization"]["window"] == (800, 1200), stat
-
-
-def test_phase_detector_reports_absent_phases_as_absent():
-    flat = [sx.family(sp)["effective_rank"] for sp in sequence([30] * 10)]
-    p = sx.detect_phases(STEPS, flat, anchor_step=20, converged_step=600)
-    assert not p["collapse"]["present"] and p["collapse"]["window"] is None
-    assert not p["diversification"]["present"] and p["diversification"]["window"] is None
-    assert p["stabilization"]["present"]
-    rising = [sx.family(sp)["effective_rank"] for sp in sequence([8, 10, 12, 15, 18, 22, 26, 30, 34, 38])]
-    q = sx.detect_phases(STEPS, rising, anchor_step=20, converged_step=None)
-    assert q["collapse"]["window"] is None and q["diversification"]["present"]
-    assert q["stabilization"]["margin"] is None and q["stabilization"]["window"] is None  # not converged: not judged
-    r = sx.detect_phases(STEPS, rising, anchor_step=20, converged_step=800)
-    assert r["stabilization"]["present"] is False and r["stabilization"]["window"] is None  # still rising there
-
-
-def test_phase_thresholds_decide():
-    x = [10, 10, 9, 8.5, 9.5, 10.5, 10, 10, 10, 10]
-    loose = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800, drop=0.1, rise=0.1)
-    strict = sx.detect_phases(STEPS, x, anchor_step=20, converged_step=800, drop=0.3, rise=0.3)
-    assert loose["collapse"]["present"] and loose["diversification"]["present"]
-    assert not strict["collapse"]["present"] and not strict["diversification"]["present"]
-    assert loose["collapse"]["margin"] == pytest.approx(math.log(10 / 8.5) - math.log(1 / 0.9))
-    with pytest.raises(ValueError, match="at least 3 probes"):
-        sx.detect_phases([0, 10, 20], [1, 2, 3], anchor_step=15, converged_step=None)
-    with pytest.raises(ValueError, match="drop"):
-        sx.detect_phases(STEPS, x, anchor_step=20, converged_step=None, drop=1.0)
-
-
-def test_converged_step():
-    steps = np.arange(0, 1225, 25)
-    acc = np.minimum(60.0, 40 + steps / 20)  # rises 20 points until step 400, then flat
-    c = sx.converged_step(steps, acc)
-    assert 400 <= c <= 450
-    assert sx.converged_step(steps, 40 + steps / 50) is None  # still rising at the end
-    assert sx.converged_step(steps, np.full(steps.size, 50.0)) == 0
-
-
-# -- the probe ----------------------------------------------------------------------------------------------
-
-
 def test_probe_records_views_on_its_schedule_and_keeps_states():
     from loopvalley.language.markov import MarkovConfig, make_markov_data
     from loopvalley.looped.models import ModelConfig, untied_attn
@@ -260,18 +207,3 @@ def test_truncated_run_is_the_shorter_run_and_a_resumed_run_the_longer_one():
         run(60, resume=sx.Spectrum.from_row(short.to_row()))  # a record keeps no Lanczos vectors
 
 
-def test_assumption1_spectra_continue_the_probe_and_equal_fresh_ones():
-    """The finer Assumption-1 spectra continue the probe's Lanczos run: the same numbers as a fresh run."""
-    from loopvalley.hessian import experiment as hd
-
-    cfg = hd.config("ci", max_steps=40)
-    out = hd.run_arm((7, "single"), cfg)
-    step = int(out["record"].probes["spectra"]["step"][-1])
-    starts = hd.fine_starts(out, step)
-    assert set(starts) == {"train", "heldout"}
-    resumed = hd.fine_spectra((7, "single", step), cfg, {(7, "single"): out["states"]}, starts)
-    fresh = hd.fine_spectra((7, "single", step), cfg, {(7, "single"): out["states"]})
-    for b in ("train", "heldout"):
-        assert {k: v for k, v in resumed[b].items() if k not in ("seconds", "n_hvp")} == \
-               {k: v for k, v in fresh[b].items() if k not in ("seconds", "n_hvp")}
-        assert resumed[b]["n_hvp"] == cfg.fine_steps - cfg.lanczos_steps and fresh[b]["n_hvp"] == cfg.fine_steps

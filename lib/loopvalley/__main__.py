@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     from loopvalley.scale.cli_train import add_train_parser  # `train`: one run from a preset (see cli_train)
 
     add_train_parser(sub)
+    from loopvalley.hessian.cli import add_spectrum_parser  # `spectrum`: top-k of a trained model's Hessian (see hessian.cli)
+
+    add_spectrum_parser(sub)
     return p
 
 

@@ -31,9 +31,7 @@ of every eigenvalue above a threshold ε. The old κ_ε = λ_max / min{λ > ε} 
 continuum of eigenvalues reaches down to zero (so κ ≈ 1/ε_rel); κ_k does not involve ε at all, and a
 threshold ε only matters if fewer than k eigenvalues exceed it (:func:`kappa_eps_sweep` shows both).
 
-**Phases in steps** (:func:`detect_phases`): collapse, diversification and stabilization of one
-statistic over training, anchored at the first probe after warmup, stabilization judged only in the
-converged part of the run; an absent phase is reported absent (``None``), never replaced by the run.
+Phases of a statistic over training, and their nulls, are in :mod:`loopvalley.hessian.phases`.
 
 Introduced in notebooks/05_hessian_dynamics.
 """
@@ -401,110 +399,6 @@ def kappa_eps_sweep(sp, eps_rels=(1e-4, 2e-4, 5e-4, 1e-3), k: int = KAPPA_K) -> 
     by_k = np.array([kappa_k(sp, k, e * sp.lambda_max) for e in eps_rels])
     change = lambda a: float((np.nanmax(a) - np.nanmin(a)) / np.nanmin(a)) if np.isfinite(a).any() else float("nan")  # noqa: E731
     return {"eps_rel": eps_rels, "kappa_eps": by_eps, "kappa_k": by_k, "change_eps": change(by_eps), "change_k": change(by_k)}
-
-
-# ----------------------------------------------------------------------------------------------
-# Phases of one statistic over training, in steps
-
-
-def _log(x) -> np.ndarray:
-    return np.log(np.maximum(np.asarray(x, dtype=float), 1e-12))
-
-
-def detect_phases(steps, values, *, anchor_step: int, converged_step: int | None, drop: float = 0.2,
-                  rise: float = 0.2, flat: float = 0.1) -> dict:
-    """Collapse, diversification and stabilization of one statistic ``values`` (larger = more diverse)
-    measured at training ``steps``. Every margin is in log units (nats of relative change) and is
-    positive when the phase is there:
-
-    - anchor a: the first probe at or after ``anchor_step`` (the end of warmup; the step-0 Hessian
-      of a small-init model is a ±-symmetric saddle, so step 0 is never the reference);
-    - **collapse**: c = the probe of the smallest value in [a, ``converged_step``];
-      margin log(x_a / x_c) − log(1 / (1 − drop)); window [step_a, step_c];
-    - **diversification**: p = the probe of the largest value after c;
-      margin log(x_p / x_c) − log(1 + rise); window [step_c, step_p];
-    - **stabilization**, judged only in the converged part [``converged_step``, end] (≥ 2 probes):
-      margin log(1 + flat) − log(max x / min x) there; window [converged_step, end].
-
-    A phase whose margin is ≤ 0 is *absent*: its window is ``None`` (never the whole run). With no
-    converged part (``converged_step`` None, or < 2 probes in it), stabilization is not judged: its
-    margin is ``None``. Returns ``{"collapse": {"margin", "window", "present"}, "diversification": …,
-    "stabilization": …, "anchor_step", "min_step", "peak_step"}``.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    steps = np.asarray(steps, dtype=float)
-    x = np.asarray(values, dtype=float)
-    if steps.shape != x.shape or steps.ndim != 1:
-        raise ValueError(f"steps and values must be 1-D of the same length, got {steps.shape} and {x.shape}")
-    check_range("drop", drop, 0.0, 1.0, lo_open=True, hi_open=True)
-    check_positive("rise", rise)
-    check_positive("flat", flat)
-    if not np.isfinite(x).all():
-        raise ValueError("values must be finite")
-    order = np.argsort(steps)
-    steps, x = steps[order], x[order]
-    after = np.flatnonzero(steps >= anchor_step)
-    if after.size < 3:
-        raise ValueError(f"need at least 3 probes at or after anchor_step={anchor_step}, got {after.size}")
-    a = int(after[0])
-    end = steps[-1]
-    lim = end if converged_step is None else max(float(converged_step), steps[a])
-    pre = np.flatnonzero((steps >= steps[a]) & (steps <= lim))
-    lx = _log(x)
-    c = int(pre[np.argmin(lx[pre])])  # the post-warmup minimum, before the converged part
-    m_col = float(lx[a] - lx[c] - math.log(1.0 / (1.0 - drop)))  # log(x_a/x_c) − log(1/(1−drop))
-    post = np.arange(c + 1, steps.size)
-    if post.size:
-        p = int(post[np.argmax(lx[post])])
-        m_div = float(lx[p] - lx[c] - math.log1p(rise))  # log(x_p/x_c) − log(1+rise)
-    else:
-        p, m_div = c, -math.log1p(rise)
-    m_stab, win_stab = None, None
-    if converged_step is not None:
-        tail = np.flatnonzero(steps >= converged_step)
-        if tail.size >= 2:
-            m_stab = float(math.log1p(flat) - (lx[tail].max() - lx[tail].min()))  # log(1+flat) − log(max/min)
-            win_stab = (int(steps[tail[0]]), int(end))
-    out = {
-        "collapse": {"margin": m_col, "present": m_col > 0, "window": (int(steps[a]), int(steps[c])) if m_col > 0 else None},
-        "diversification": {"margin": m_div, "present": m_div > 0,
-                            "window": (int(steps[c]), int(steps[p])) if m_div > 0 else None},
-        "stabilization": {"margin": m_stab, "present": None if m_stab is None else m_stab > 0,
-                          "window": win_stab if (m_stab is not None and m_stab > 0) else None},
-        "anchor_step": int(steps[a]), "min_step": int(steps[c]), "peak_step": int(steps[p]),
-    }
-    return out
-
-
-def converged_step(steps, acc, tol: float = 0.5, frac: float = 0.2, smooth: int = 2) -> int | None:
-    """The start of the converged part of a run from an accuracy curve ``acc`` (in points) at
-    evaluation ``steps``: the earliest evaluation step t such that the accuracy, smoothed over
-    ±``smooth`` evaluations, moves less than ``tol`` points (max − min) from t to the end — and the
-    run counts as converged only if that holds over at least the last ``frac`` of the steps.
-    ``None`` when the run has not converged.
-
-    Introduced in notebooks/05_hessian_dynamics.
-    """
-    steps = np.asarray(steps, dtype=float)
-    a = np.asarray(acc, dtype=float)
-    if steps.shape != a.shape or steps.size < 3:
-        raise ValueError("steps and acc must be 1-D of the same length (at least 3 evaluations)")
-    check_positive("tol", tol)
-    check_range("frac", frac, 0.0, 1.0, lo_open=True, hi_open=True)
-    k = check_int("smooth", smooth, 0)
-    sm = np.array([a[max(0, i - k): i + k + 1].mean() for i in range(a.size)])  # moving average
-    hi = np.maximum.accumulate(sm[::-1])[::-1]  # max of sm from i to the end
-    lo = np.minimum.accumulate(sm[::-1])[::-1]
-    ok = (hi - lo) < tol
-    # the earliest i from which every later window stays within tol
-    i = a.size - 1
-    while i > 0 and ok[i - 1]:
-        i -= 1
-    start = steps[i]
-    if start > steps[0] + (1 - frac) * (steps[-1] - steps[0]):
-        return None
-    return int(start)
 
 
 # ----------------------------------------------------------------------------------------------

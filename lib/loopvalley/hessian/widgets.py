@@ -1,4 +1,4 @@
-"""Widgets for the Hessian chapter: scrub through training, and move the phase rule's thresholds.
+"""Widgets for the Hessian chapter: scrub through training, and move the phase detectors' null.
 
 Sliders use ``continuous_update=False`` (one redraw per release); the defaults reproduce the static
 figures of notebooks/05_hessian_dynamics.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from loopvalley.hessian import phases as ph
 from loopvalley.hessian import spectra as sx
 from loopvalley.hessian.plots import ARM_STYLE, plot_spectrum_histograms
 
@@ -44,16 +45,14 @@ def spectrum_widget(records: dict, index: int | None = None, view: str = "attent
     return W.VBox([knob, out])
 
 
-def phase_rule_widget(steps, values: dict, anchor_step: int, converged_step, drop: float = 0.2, rise: float = 0.2,
-                      flat: float = 0.15, label: str = "statistic"):
-    """Move the phase rule's three thresholds and see which phases one statistic shows, per arm:
-    ``values = {arm: values at steps}``. The sliders are in log units (the rule's own: 0.3 each in
-    notebook 05): collapse needs log(x_anchor / x_min) above the first, diversification
-    log(x_peak / x_min) above the second, stabilization log(max / min) over the converged part below
-    the third. The figure draws each threshold as a dotted line in the arm's colour (collapse: the
-    level the minimum must reach; diversification: the level the peak must reach; stabilization: the
-    allowed band over the converged part) and shades the windows of the phases that are present.
-    ``drop``/``rise``/``flat`` are :func:`loopvalley.hessian.spectra.detect_phases`' arguments.
+def phase_null_widget(steps, values: dict, sigma: dict, anchor_step: int, converged_from: int | None,
+                      label: str = "statistic"):
+    """One statistic over training per arm (``values = {arm: values at steps}``) with its phases read
+    against the noise null: move the estimator's noise σ (log units; the default is each arm's measured
+    σ, ``sigma = {arm: σ}``) and the null's quantile, and see the thresholds each phase must clear. For
+    each arm the figure draws the level the minimum must fall to (collapse) and the level the peak must
+    reach (diversification) — the anchor (or the minimum) shifted by the null's quantile — and prints
+    which phases clear their thresholds (:mod:`loopvalley.hessian.phases`).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
@@ -61,43 +60,34 @@ def phase_rule_widget(steps, values: dict, anchor_step: int, converged_step, dro
 
     import ipywidgets as W
 
-    steps = np.asarray(steps, float)
-    to_log = {"collapse": -math.log(1 - drop), "diversification": math.log1p(rise), "stabilization": math.log1p(flat)}
-    if converged_step is None:  # no converged part: stabilization is not judged, so it gets no slider
-        to_log.pop("stabilization")
-    knobs = {k: W.FloatSlider(value=round(v, 2), min=0.05, max=1.5, step=0.05, description=k[:8] + ".",
-                              continuous_update=False, readout_format=".2f")
-             for k, v in to_log.items()}
 
-    def draw(collapse, diversification, stabilization=math.log1p(flat)):
-        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    steps = np.asarray(steps, float)
+    scale = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description="σ × ", continuous_update=False)
+    q = W.FloatSlider(value=0.95, min=0.5, max=0.99, step=0.01, description="quantile", continuous_update=False)
+
+    def draw(scale, q):
+        fig, ax = plt.subplots(figsize=(7.5, 3.6), layout="constrained")
         for arm, x in values.items():
             x = np.asarray(x, float)
             st = ARM_STYLE.get(arm, dict(color="0.4", ls="-", label=arm))
-            ax.plot(np.maximum(steps, 1), x, color=st["color"], ls=st["ls"], marker="o", ms=3, label=st["label"])
-            p = sx.detect_phases(steps, x, anchor_step=anchor_step, converged_step=converged_step,
-                                 drop=1 - math.exp(-collapse), rise=math.expm1(diversification),
-                                 flat=math.expm1(stabilization))
-            xa, xc = x[steps == p["anchor_step"]][0], x[steps == p["min_step"]][0]
+            ax.plot(steps, x, color=st["color"], ls=st["ls"], marker="o", ms=3, label=st["label"])
+            p = ph.detect(steps, x, anchor_step, converged_from)
+            tC, tD, tR = ph.threshold(ph.noise_null(steps, sigma[arm] * scale, anchor_step, converged_from), q)
+            xa, xm = x[steps == p.anchor_step][0], x[steps == p.min_step][0]
             kw = dict(color=st["color"], ls=":", lw=1.2)
-            ax.hlines(xa * math.exp(-collapse), max(p["anchor_step"], 1), steps[-1], **kw)  # collapse: min ≤ this
-            ax.hlines(xc * math.exp(diversification), max(p["min_step"], 1), steps[-1], **kw)  # diversification: peak ≥ this
-            if p["stabilization"]["margin"] is not None:
-                tail = x[steps >= converged_step]
-                ax.fill_between([max(converged_step, 1), steps[-1]], tail.min(), tail.min() * math.exp(stabilization),
-                                color=st["color"], alpha=0.12, lw=0)
-            for ph in ("collapse", "diversification"):
-                if p[ph]["window"]:
-                    ax.axvspan(max(p[ph]["window"][0], 1), max(p[ph]["window"][1], 1), color=st["color"], alpha=0.06)
-            print(f"{st['label']:24s} " + ", ".join(
-                f"{ph} {'present' if p[ph]['present'] else 'absent' if p[ph]['present'] is False else 'not judged'}"
-                + (f" {p[ph]['window']}" if p[ph]["window"] else "") for ph in ("collapse", "diversification", "stabilization")))
-        ax.set(xscale="log", xlabel="training step", ylabel=label,
-               title="dotted: the level each phase must reach; band: stabilization's allowed spread")
-        ax.legend(fontsize=8, loc="best")
+            ax.hlines(xa * math.exp(-tC), p.anchor_step, steps[-1], **kw)  # collapse: the minimum must fall below this
+            ax.hlines(xm * math.exp(tD), p.min_step, steps[-1], **kw)  # diversification: the peak must rise above this
+            verdicts = [f"collapse {p.collapse:.2f} {'>' if p.collapse > tC else '≤'} {tC:.2f}",
+                        f"diversification {p.diversification:.2f} {'>' if p.diversification > tD else '≤'} {tD:.2f}"]
+            if p.stabilization is not None:
+                verdicts.append(f"stabilization: range {p.stabilization:.2f} {'<' if p.stabilization < tR else '≥'} {tR:.2f}")
+            print(f"{st['label']:24s} " + "; ".join(verdicts) + " (log units)")
+        if converged_from is not None:
+            ax.axvspan(converged_from, steps[-1], color="0.85", lw=0, label="converged segment")
+        ax.set(yscale="log", xlabel="training step", ylabel=label,
+               title="dotted: where the minimum and the peak must reach to beat the null")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         plt.show()
 
-    out = W.interactive_output(draw, knobs)
-    note = [] if converged_step is not None else [W.HTML(
-        "stabilization is not judged: this run has no converged part (accuracy still moving at the end)")]
-    return W.VBox([W.HBox(list(knobs.values())), *note, out])
+    out = W.interactive_output(draw, {"scale": scale, "q": q})
+    return W.VBox([W.HBox([scale, q]), out])
