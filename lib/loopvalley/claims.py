@@ -227,6 +227,11 @@ def claim_from_margins(
     )
 
 
+class NotMeasured(Exception):
+    """Raised by a margin function when an alternative's data were not recorded at this scale (e.g. a
+    view the ci runs skip): the alternative is reported as not measured and counts for no flip."""
+
+
 def _verdict_of(margins: Mapping[str, Sequence[float]], rule: R.Rule, seeds: Sequence[int]) -> dict:
     """The verdict, deciding part, margin and interval of one analysis (the rule's interval method)."""
     parts = [judge_part(rule.part(k).name, list(v), rule.part(k).unit, rule.deterministic, rule.interval)
@@ -252,7 +257,9 @@ def judge(cid: str, margins, *, scale: str, seeds: Sequence[int], measured: Mapp
     verdict, margin and interval (the specification curve REPORT.md draws).
 
     ``note`` is a sentence, or a function of the main verdict returning one, generated from the
-    numbers (never typed); ``params`` are numbers measured at run time that the rule text names.
+    numbers (never typed); ``params`` are numbers measured at run time that the rule text names. A
+    margin function raises :class:`NotMeasured` for an alternative whose data this run did not record:
+    it is listed as not measured and flips nothing.
 
     Introduced in notebooks/01_river_valley.
     """
@@ -266,7 +273,12 @@ def judge(cid: str, margins, *, scale: str, seeds: Sequence[int], measured: Mapp
     first = _verdict_of(main, rule, seeds)
     for c in rule.choices:
         for alt in c.alternatives:
-            got = _verdict_of({k: list(v) for k, v in fn({**rule.main, c.key: alt}).items()}, rule, seeds)
+            try:
+                got = _verdict_of({k: list(v) for k, v in fn({**rule.main, c.key: alt}).items()}, rule, seeds)
+            except NotMeasured as e:
+                alternatives.append({"choice": c.name, "key": c.key, "value": alt, "verdict": "not measured",
+                                     "deciding_part": str(e), "margin": None, "ci_low": None, "ci_high": None})
+                continue
             alternatives.append({"choice": c.name, "key": c.key, "value": alt, **got})
             if got["verdict"] != first["verdict"]:
                 flips.append(f"{c.name} = {_values(alt)}")
