@@ -315,6 +315,7 @@ fig = plot_forest(claims)
 # | plateau | the step after which Single-Attn's complex-split accuracy stops rising [04] |
 # | HVP | a Hessian-vector product Hv, computed by double backward without forming H [05] |
 # | Lanczos | the iteration that estimates a Hessian's extreme eigenvalues from a few dozen HVPs [05] |
+# | T_m, Ritz value, residual | Lanczos's m × m tridiagonal matrix; its eigenvalues θ_i, estimates of eigenvalues of H; ‖Hy_i − θ_i y_i‖ = \|β_m s_{m,i}\|, which bounds each estimate's error [05] |
 # | τ | the threshold of the low-curvature valley band (Assumption 1: Looped has more, and smaller, valley eigenvalues below τ) [05] |
 # | Collapse, Diversification, Stabilization | the three phases of Looped-Attn's Hessian spectrum in the paper [05] |
 # | FLOPs | floating-point operations: a Looped-Attn step costs almost 3× a Single-Attn step [06] |
@@ -324,7 +325,9 @@ fig = plot_forest(claims)
 # | δ1, δ2 | SCP's thresholds: a check is stalled when r_t < δ1 and ρ_t < δ2 [07] |
 # | W | SCP's patience: how many consecutive stalled checks trigger the switch [07] |
 # | length generalisation | accuracy on problems longer than any seen in training [08] |
+# | exact match | the share of problems whose every answer token is right (token accuracy: the share of answer tokens) [08] |
 # | Untied-L, wide Single | L distinct layers in series (Looped's compute, more parameters); one layer with Untied-L's parameters side by side [09] |
+# | previous-token score, induction score | the attention mass a query puts on the key right before it; on the positions right after earlier copies of its own token [04, 09] |
 # | margin | one number per seed, positive when the data are on the paper's side [00] |
 # | confirmatory seed | a seed (1000, 1001, …) that decides verdicts and was never used to choose a rule [00] |
 # | exploratory seed | a seed (0–99) on which rules, thresholds and windows were chosen [00] |

@@ -289,3 +289,9 @@ def _resid_variant(row=-1, beta=-1, ascending=False, absolute=True, column=False
 def test_residuals_reject_plausible_mistakes(fn, message):
     with pytest.raises(ExerciseError, match=re.escape(message)):
         check_ritz_residuals(fn)
+
+
+@pytest.mark.parametrize("check, reference", [(check_effective_rank, effective_rank_reference),
+                                              (check_kappa_k, kappa_k_reference)])
+def test_the_checkers_accept_their_reference(check, reference):
+    assert check(reference) is reference

@@ -163,3 +163,9 @@ def test_fraction_accepts_correct_implementations(fn):
 def test_fraction_rejects_plausible_mistakes(fn, message):
     with pytest.raises(ExerciseError, match=re.escape(message)):
         check_shift_flop_fraction(fn)
+
+
+def test_the_coherence_checker_accepts_its_reference():
+    from loopvalley.shift.exercises_ch07 import gradient_coherence_reference
+
+    assert check_gradient_coherence(gradient_coherence_reference) is gradient_coherence_reference
