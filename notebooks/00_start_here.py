@@ -95,29 +95,81 @@ else:
         print(f"{name:24s} {fmt(e.get('ci')):>14s} {fmt(e.get('small')):>14s} {fmt(e.get('paper')):>14s}")
 
 # %% [markdown]
-# ## Exercises
+# ## Exercises and derivations
 #
-# Chapters 01–05 and 07 ask you to write a function (ARENA-style): a stub that raises
-# `NotImplementedError`, then `fn = check_<name>(fn)`. The checker runs your function against the
-# library's reference on several cases, edge cases included, and says in one sentence what is wrong
-# (the shape, a factor, a sign, a mask, an axis, NaN at an edge case); once your function passes, the
-# rest of the notebook uses it. As shipped, the stub hands over the reference with a visible notice,
-# so every notebook runs top to bottom. The solution is in a collapsed block under each exercise, and
-# every chapter asks you to **predict** before a cell shows the answer. The exercises, by chapter:
-
-# %%
-import inspect
-
-import loopvalley.checking as ex
-
-rows = []
-for name in (n for n in dir(ex) if n.startswith("check_")):
-    fn = getattr(ex, name)
-    chapter = fn.__module__.rsplit(".", 1)[-1].replace("ch", "")  # loopvalley.checking.chNN
-    signature = inspect.getdoc(fn).split("``")[1]  # "Check a student's ``f(x, y)`` ..."
-    rows.append((chapter, signature, name))
-for chapter, signature, name in sorted(rows):
-    print(f"chapter {chapter}: write {signature:42s} checked by {name}")
+# Every chapter 01–09 asks you to build part of what it teaches. Each item carries one header line:
+#
+# - **Difficulty** ★☆☆ to ★★★, and **Importance** 🔵⚪⚪ to 🔵🔵🔵 — how central it is to the paper's
+#   argument (do the 🔵🔵🔵 ones first when time is short);
+# - **Time**: the minutes a student who has read the chapter needs;
+# - **Kind**: *mechanism* — build a piece of the machinery the chapter is about (the cumulative-force
+#   recursion, the in-context bigram, the looped forward pass, Lanczos, the SCP controller, the untied
+#   stack, the induction score); *computation* — a quantity the chapter reads; *derivation* — a result on
+#   paper, followed by a cell that checks it against the library (some end in a function you write).
+#
+# An **exercise** is a stub that raises `NotImplementedError`, then `fn = check_<name>(fn)`. The stub says
+# what to compute, the shapes and a small example — never the formula; a collapsed **Hint** gives the
+# idea. The checker runs your function against the library on several cases, edge cases included, and
+# says in one sentence what is wrong (a shape, a factor, a sign, a mask, an axis, a missing carry, a
+# basis that lost orthogonality); once your function passes, the rest of the notebook uses it. Until you
+# write it the checker prints "… is not implemented yet" and the notebook goes on with the library's
+# version, so every notebook runs top to bottom. A **derivation** has a hint and a worked answer.
+#
+# In the instructor copy — the repository's notebooks — the **Solution** or **Worked answer** sits
+# collapsed under each item, and every prediction has a collapsed answer.
+# `python -m loopvalley student-release --out DIR` writes the copy to hand out: the same notebooks
+# without solutions, worked answers or answers (the hints stay), which
+# `scripts/check_student_release.py DIR` executes to check that it runs.
+#
+# ## Course structure
+#
+# Read in the order of the section above; the study time is a student's (reading, exercises,
+# derivations), not the machine's run time tabulated above.
+#
+# | chapter | what you will be able to do | study time | exercises | derivations |
+# |---|---|---|---|---|
+# | [01](01_river_valley.ipynb) | read the river-valley landscape, derive GD's stability across it and SGD's bounce, explain why WSD's decay reveals progress | 1–1½ h | 1 | 2 |
+# | [02](02_u_vs_v_valleys.ipynb) | tell U- from V-valleys, run the valley recursion, derive Theorem 1's bound, $C_\infty$ and Corollary 1's ratio | 2–2½ h | 2 | 3 |
+# | [03](03_markov_language.ipynb) | build the in-context Markov language, count the unigram and bigram predictors, grade sequences by IC | 1½–2 h | 2 | 0 |
+# | [04](04_single_vs_looped.ipynb) | write the looped forward pass, see the two-phase curriculum, score previous-token heads | 2–2½ h | 3 | 0 |
+# | [05](05_hessian_dynamics.ipynb) | compute HVPs, write Lanczos and bound its errors, judge Hessian-phase claims by a family of statistics | 2½–3 h | 3 | 2 |
+# | [06](06_full_gpu_training.ipynb) | count a loop's FLOPs, run the train command's code path, know the GPU path (optional) | 1–1½ h | 1 | 0 |
+# | [07](07_shift.ipynb) | derive when SHIFT saves compute, write the SCP controller, derive Theorem 3's small-weight limit | 2½–3 h | 2 | 2 |
+# | [08](08_algorithmic_tasks.ipynb) | write tasks as sequences, hold out test problems, compute exact match, read length generalisation | 1–1½ h | 2 | 0 |
+# | [09](09_recursion_or_depth.ipynb) | write an untied stack, compute induction scores, separate recursion from depth | 1½–2 h | 2 | 0 |
+#
+# In all, about 15–20 hours of study, of which about 8 hours for the 27 items, and the capstone
+# project below. Every item:
+#
+# | chapter | item | title | kind | difficulty | importance | minutes |
+# |---|---|---|---|---|---|---|
+# | 01 | Exercise 1.1 | the gradient, by hand | computation | ★☆☆ | 🔵🔵⚪ | 10 |
+# | 01 | Derivation 1.1 | where gradient descent is stable across the valley | derivation | ★★☆ | 🔵🔵🔵 | 15 |
+# | 01 | Derivation 1.2 | how high SGD bounces | derivation | ★★☆ | 🔵🔵⚪ | 20 |
+# | 02 | Exercise 2.1 | the condition number of a valley | computation | ★☆☆ | 🔵🔵⚪ | 5 |
+# | 02 | Exercise 2.2 | the cumulative force, step by step | mechanism | ★★☆ | 🔵🔵🔵 | 20 |
+# | 02 | Derivation 2.1 | Theorem 1's bound | derivation | ★★☆ | 🔵🔵🔵 | 15 |
+# | 02 | Derivation 2.2 | where the force saturates | derivation | ★★☆ | 🔵🔵🔵 | 20 |
+# | 02 | Derivation 2.3 | the ratio of the bounds | derivation | ★★★ | 🔵🔵⚪ | 25 |
+# | 03 | Exercise 3.1 | the counting predictor | computation | ★★☆ | 🔵🔵⚪ | 15 |
+# | 03 | Exercise 3.2 | the in-context bigram, by counting transitions | mechanism | ★★★ | 🔵🔵🔵 | 25 |
+# | 04 | Exercise 4.1 | one loop's causal attention, for a batch and several heads | computation | ★★☆ | 🔵🔵⚪ | 15 |
+# | 04 | Exercise 4.2 | the looped forward pass | mechanism | ★★★ | 🔵🔵🔵 | 30 |
+# | 04 | Exercise 4.3 | the previous-token score | computation | ★☆☆ | 🔵🔵⚪ | 10 |
+# | 05 | Exercise 5.1 | Lanczos, from scratch | mechanism | ★★★ | 🔵🔵🔵 | 30 |
+# | 05 | Derivation 5.1 | the error bar of a Ritz value, for free | derivation | ★★☆ | 🔵🔵⚪ | 20 |
+# | 05 | Derivation 5.2 | why the extreme eigenvalues come first | derivation | ★★★ | 🔵🔵⚪ | 25 |
+# | 05 | Exercise 5.2 | the effective rank | computation | ★☆☆ | 🔵⚪⚪ | 10 |
+# | 05 | Exercise 5.3 | κ_k | computation | ★☆☆ | 🔵🔵⚪ | 10 |
+# | 06 | Exercise 6.1 | what a loop costs, counted by hand | computation | ★★☆ | 🔵🔵⚪ | 15 |
+# | 07 | Derivation 7.1 | when does SHIFT save compute? | derivation | ★★☆ | 🔵🔵🔵 | 15 |
+# | 07 | Exercise 7.1 | the gradient coherence of one window | computation | ★☆☆ | 🔵🔵⚪ | 10 |
+# | 07 | Exercise 7.2 | the switch controller | mechanism | ★★☆ | 🔵🔵🔵 | 25 |
+# | 07 | Derivation 7.2 | Theorem 3 at small weights | derivation | ★★★ | 🔵🔵⚪ | 30 |
+# | 08 | Exercise 8.1 | the answer to an addition problem | computation | ★☆☆ | 🔵⚪⚪ | 10 |
+# | 08 | Exercise 8.2 | exact match | computation | ★★☆ | 🔵🔵🔵 | 15 |
+# | 09 | Exercise 9.1 | the untied stack | mechanism | ★★☆ | 🔵🔵⚪ | 15 |
+# | 09 | Exercise 9.2 | the induction score | mechanism | ★★★ | 🔵🔵🔵 | 25 |
 
 # %% [markdown]
 # ## How to read a verdict
@@ -189,6 +241,51 @@ fig = plot_forest(claims)
 # fails says why, in a plain sentence, in `claims.json` and `REPORT.md`.
 
 # %% [markdown]
+# ## Capstone project
+#
+# About 8–12 hours, alone or in pairs, after chapters 01–05 and 07 (and 09 for project A). Choose one.
+#
+# **A. Recursion or depth, on a new task.** Run notebook 09's control — Single, Looped-3, Untied-3 and the
+# wide Single-Attn — on a task of notebook 08 or one you define, at equal compute. Build the arms with
+# `loopvalley.looped.models.variant_config` (kinds `single`, `looped`, `untied`, `wide`), the data with
+# `loopvalley.shift.tasks.split_problems` (held-out test problems), train with `loopvalley.train.Trainer`
+# and score with your `exact_match` and `induction_score`. Question: on this task, does recursion add
+# anything beyond depth?
+#
+# **B. SHIFT with an oracle switch step.** In notebook 07's setting, find the switch step that would have
+# been best in hindsight: branch Single's run at every check with `loopvalley.shift.controller.Snapshots`
+# and `switch_from_snapshot`, give every branch Looped's budget and the same decay, and take the switch
+# with the best final complex-split accuracy. Compare SCP's switch (your `scp_switch`) with the oracle's
+# on confirmatory seeds; report the accuracy and the compute SCP leaves on the table, and test
+# Derivation 7.1's prediction that switching pays only while a Single step is worth more than $c$ of a
+# Looped one.
+#
+# **C. Theorem 1 beyond the quadratic.** Replace notebook 02's quadratic valley with a non-quadratic one
+# (e.g. quartic walls, or the curved river of notebook 01 with several valley directions), measure
+# $\max_K |C_K|/\mathcal C$ and $C_K \to C_\infty$ with your `cumulative_force_steps`, and find where Theorem 1's
+# bound and Derivation 2.2's limit stop holding.
+#
+# **What to hand in.**
+#
+# 1. A notebook in this repository's template (the setup cell of this notebook, numbered sections, static
+#    figures, a claims check) that runs top to bottom at `ci` in under 5 minutes on a laptop CPU.
+# 2. A pre-registration, committed *before* any confirmatory run: the claim in one sentence, its margin
+#    (positive = on the paper's side), the rule and the exploratory seeds it was chosen on.
+# 3. The verdict: `loopvalley.claims.claim_from_margins` on at least 3 confirmatory seeds, with its interval.
+# 4. A report of at most two pages: what the paper predicts, what you measured, what it means for the
+#    paper's claim, and what could make your result wrong.
+#
+# **How it is assessed** (100 points).
+#
+# | criterion | points | what earns them |
+# |---|---|---|
+# | correctness and reproducibility | 30 | runs top to bottom from a fresh kernel; seeds explicit; every number in the report comes from the notebook |
+# | experimental design | 25 | the control isolates one variable; compute and parameters stated for every arm; the rule fixed before the confirmatory seeds |
+# | statistical reasoning | 20 | margins, intervals and verdicts read as in "How to read a verdict"; an inconclusive result reported as inconclusive |
+# | connection to the theory | 15 | the result related to the river-valley picture, Theorem 1 or Theorem 3, using this course's derivations |
+# | communication | 10 | figures follow the house rules (Okabe–Ito palette, labelled axes, ≤ 3 significant digits); a short, plain report |
+
+# %% [markdown]
 # ## Glossary
 #
 # Symbols and words in the order the chapters introduce them (first chapter in brackets).
@@ -221,6 +318,7 @@ fig = plot_forest(claims)
 # | plateau | the step after which Single-Attn's complex-split accuracy stops rising [04] |
 # | HVP | a Hessian-vector product Hv, computed by double backward without forming H [05] |
 # | Lanczos | the iteration that estimates a Hessian's extreme eigenvalues from a few dozen HVPs [05] |
+# | T_m, Ritz value, residual | Lanczos's m × m tridiagonal matrix; its eigenvalues θ_i, estimates of eigenvalues of H; ‖Hy_i − θ_i y_i‖ = \|β_m s_{m,i}\|, which bounds each estimate's error [05] |
 # | τ | the threshold of the low-curvature valley band (Assumption 1: Looped has more, and smaller, valley eigenvalues below τ) [05] |
 # | κ_ε | λ_max / min{λ > ε}: κ of the valley block of a Hessian spectrum thresholded at ε (`kappa_eps`); ≈ 1/ε_rel when eigenvalues reach down to 0 [05] |
 # | κ_k | λ_1 / λ_k, the largest eigenvalue over the k-th largest (k = 10): the valley conditioning without ε (`kappa_k`) [05] |
@@ -232,7 +330,9 @@ fig = plot_forest(claims)
 # | δ1, δ2 | SCP's thresholds: a check is stalled when r_t < δ1 and ρ_t < δ2 [07] |
 # | W | SCP's patience: how many consecutive stalled checks trigger the switch [07] |
 # | length generalisation | accuracy on problems longer than any seen in training [08] |
+# | exact match | the share of problems whose every answer token is right (token accuracy: the share of answer tokens) [08] |
 # | Untied-L, wide Single | L distinct layers in series (Looped's compute, more parameters); one layer with Untied-L's parameters side by side [09] |
+# | previous-token score, induction score | the attention mass a query puts on the key right before it; on the positions right after earlier copies of its own token [04, 09] |
 # | margin | one number per seed, positive when the data are on the paper's side [00] |
 # | confirmatory seed | a seed (1000, 1001, …) that decides verdicts and was never used to choose a rule [00] |
 # | exploratory seed | a seed (0–99) on which rules, thresholds and windows were chosen [00] |

@@ -30,6 +30,24 @@
 # later cell reads) and the seeded generator `g`, and sets the figure style. On Colab it also
 # installs the package.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - describe Wen et al.'s river-valley landscape — a flat river between steep hillsides — and read its
+#   spectral gap off the Hessian;
+# - differentiate the toy valley by hand and derive the learning rates at which gradient descent is
+#   stable across it;
+# - derive how high SGD bounces between the hillsides, and explain why a larger learning rate travels
+#   further along the river *and* bounces higher;
+# - explain why the decay of a warmup–stable–decay schedule reveals progress that the stable-phase loss
+#   hides;
+# - read a claim's verdict from per-seed margins and their 95 % interval.
+#
+# **Study time:** about 1–1½ hours, of which ≈ 45 min for 1 exercise and 2 derivations. (The setup cell
+# prints something else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -103,18 +121,30 @@ print(f"stable everywhere for η < 2/λ(1 + a²ω²) = {2 / (lam * (1 + a**2 * w
       f"unstable everywhere for η > 2/λ = {2 / lam:.3g}")
 
 # %% [markdown]
-# ### Exercise 1 — the gradient, by hand
+# ### Exercise 1.1 — the gradient, by hand
 #
-# Everything the simulator does starts from $\nabla L$. Write it: differentiate $L$ with respect to
-# $x$ (the chain rule goes through $f(x) = a\sin(\omega x)$) and $y$. `theta` holds one point per row,
-# shape `(R, 2)`; return one row $(\partial L/\partial x,\ \partial L/\partial y)$ per point. The checker
-# compares your function with the library's on several cases (a straight river, a flat river, points on
-# the floor, a batch of one) and says what is wrong; until you write it, the notebook uses the
+# > **Difficulty** ★☆☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 10 min · **Kind** computation
+#
+# Everything the simulator does starts from $\nabla L$. Write it for a batch of points: `theta` holds
+# one point $(x, y)$ per row, shape `(R, 2)`; return the two partial derivatives of $L$ at every point,
+# shape `(R, 2)`, for the valley with parameters `h`, `lam` ($\lambda$), `a` and `omega` ($\omega$). The
+# checker compares your function with the library's on several cases (a straight river, a flat river,
+# points on the floor, a batch of one) and says what is wrong; until you write it, the notebook uses the
 # library's version.
+#
+# <details><summary>Hint</summary>
+#
+# Name the height above the floor, $e = y - f(x)$. The valley term depends on $x$ only through $f$, so
+# the chain rule brings in $f'(x)$ — and differentiating $\sin(\omega x)$ brings down an $\omega$. On the
+# floor ($e = 0$) only the river's slope is left.
+# </details>
 
 # %%
 def river_valley_grad(theta, h, lam, a, omega):
-    # YOUR CODE HERE: ∂L/∂x = −h − λ·e·f'(x),  ∂L/∂y = λ·e,  with e = y − a·sin(ωx) and f'(x) = …
+    # theta: (R, 2), one point (x, y) per row  ->  (R, 2): the slope of L along x and along y at each point
+    # for the valley with descent h, steepness lam, amplitude a and frequency omega
+    # example: theta = [[0., 1.]], h = 0.05, lam = 1, a = 1, omega = 0.5  ->  [[-0.55, 1.0]]
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
@@ -140,6 +170,57 @@ theta0 = torch.tensor([WEN_START], dtype=torch.float64)  # (1, 2): high on a hil
 step1 = theta0 - 0.9 * river_valley_grad(theta0, land.slope, land.hill, land.amplitude, land.frequency)
 torch.testing.assert_close(step1, simulate(land, theta0, lr=0.9, steps=1).theta[1])
 print("θ₀ =", theta0[0].numpy(), "→ θ₁ =", step1[0].numpy().round(4), "(the simulator agrees)")
+
+# %% [markdown]
+# ### Derivation 1.1 — where gradient descent is stable across the valley
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 15 min · **Kind** derivation
+#
+# Section 1 stated two limits: gradient descent is stable across the valley *everywhere* for
+# $\eta < 2/\lambda(1 + a^2\omega^2)$ and *nowhere* for $\eta > 2/\lambda$. Derive them.
+# (a) Differentiate your gradient once more and show that on the floor ($e = 0$) the Hessian is
+# $\lambda\begin{pmatrix} f'^2 & -f' \\ -f' & 1\end{pmatrix}$, with eigenvalues $0$ and $\lambda(1 + f'^2)$.
+# (b) Show that gradient descent on a one-dimensional quadratic $\tfrac{\mu}{2}u^2$ converges if and only
+# if $0 < \eta\mu < 2$, and that it changes sign at every step when $\eta\mu > 1$.
+# (c) Conclude both limits, and say where along the river each one binds. The cell after the answer
+# checks them against the library's Hessian along one period of the river.
+#
+# <details><summary>Hint</summary>
+#
+# (a) At $e = 0$ the matrix is $\lambda\,w w^\top$ with $w = (-f', 1)$: a rank-one matrix has one
+# eigenvalue $\lambda\lVert w\rVert^2$ and one $0$. (b) One step multiplies $u$ by $1 - \eta\mu$.
+# (c) $f'(x)^2 = a^2\omega^2\cos^2(\omega x)$ ranges over $[0, a^2\omega^2]$.
+# </details>
+#
+# <details><summary>Worked answer</summary>
+#
+# (a) From $\nabla L = (-h - \lambda e f',\ \lambda e)$: $\partial^2 L/\partial x^2 = \lambda(f'^2 - e f'')$,
+# $\partial^2 L/\partial x\partial y = -\lambda f'$, $\partial^2 L/\partial y^2 = \lambda$. At $e = 0$ this is
+# $\lambda w w^\top$, $w = (-f', 1)$: eigenvalue $\lambda\lVert w\rVert^2 = \lambda(1 + f'^2)$ along $w$ (across
+# the floor) and $0$ along $(1, f')$, the floor's tangent — the river is exactly flat.
+#
+# (b) $u_{k+1} = u_k - \eta\mu u_k = (1 - \eta\mu)u_k$, so $u_k = (1 - \eta\mu)^k u_0 \to 0$ iff
+# $|1 - \eta\mu| < 1$ iff $0 < \eta\mu < 2$. For $\eta\mu > 1$ the factor is negative: the iterate changes
+# side every step (it hops) and still converges as long as $\eta\mu < 2$.
+#
+# (c) Near the floor the motion across the valley is that quadratic with $\mu = \lambda(1 + f'(x)^2)$,
+# which depends on where along the river the iterate is. The largest curvature, $\lambda(1 + a^2\omega^2)$,
+# sits on the steep stretches ($\cos(\omega x) = \pm 1$): below $2/\lambda(1 + a^2\omega^2)$ every point is
+# stable. The smallest, $\lambda$, sits in the bends ($f' = 0$): above $2/\lambda$ even the bends are
+# unstable, so no point is. In between, the iterate is thrown off the floor on the steep stretches and
+# caught again in the bends (§4 shows it).
+# </details>
+
+# %%
+import math
+
+xs = torch.linspace(0, 2 * math.pi / land.frequency, 401, dtype=torch.float64)  # one period of the river
+floor = torch.stack([xs, land.river_curve(xs)], dim=-1)  # points on the floor: (401, 2)
+mu = torch.linalg.eigvalsh(land.hessian(floor))  # the library's Hessian eigenvalues there, ascending: (401, 2)
+print(f"largest |eigenvalue| along the river: {float(mu[:, 0].abs().max()):.1e} (flat)")
+print(f"stable everywhere below 2/max curvature = {2 / float(mu[:, 1].max()):.4f}; "
+      f"derived 2/λ(1 + a²ω²) = {2 / (lam * (1 + a**2 * w**2)):.4f}")
+print(f"stable nowhere above  2/min curvature = {2 / float(mu[:, 1].min()):.4f}; derived 2/λ = {2 / lam:.4f}")
 
 # %% [markdown]
 # ## 2. A constant learning rate: fast along the river, bouncing between the walls
@@ -171,6 +252,48 @@ for lr, dx in zip(demo_lrs, river_progress(traj, land)[-1]):
 # walls come together — that is the trade-off a schedule has to resolve.
 # </details>
 #
+# ### Derivation 1.2 — how high SGD bounces
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 20 min · **Kind** derivation
+#
+# The introduction to this section said that the stationary valley loss of SGD grows like
+# $\eta\sigma^2 / 2(2 - \eta\lambda)$. Derive it on a straight river ($a = 0$), where the height above the
+# floor is $e = y$ and the hillside noise kicks only across the valley: one SGD step is
+# $e_{k+1} = e_k - \eta(\lambda e_k + \sigma\xi_k)$ with independent $\xi_k \sim \mathcal N(0, 1)$. Find the
+# stationary variance of $e$, then the mean valley loss $\tfrac{\lambda}{2}\mathbb E[e^2]$. How does it behave
+# for small $\eta$, and as $\eta$ approaches the limit of Derivation 1.1? The cell after the answer
+# compares the formula with the library's simulator.
+#
+# <details><summary>Hint</summary>
+#
+# Write $e_{k+1} = q\,e_k - \eta\sigma\xi_k$ with $q = 1 - \eta\lambda$ and take the variance of both sides:
+# $\xi_k$ is independent of $e_k$. At stationarity the variance no longer changes from step to step.
+# </details>
+#
+# <details><summary>Worked answer</summary>
+#
+# $V = q^2 V + \eta^2\sigma^2$, so $V = \eta^2\sigma^2/(1 - q^2)$, and $1 - q^2 = \eta\lambda(2 - \eta\lambda)$ gives
+# $V = \eta\sigma^2/\lambda(2 - \eta\lambda)$. The mean valley loss is
+# $\tfrac{\lambda}{2}V = \eta\sigma^2/2(2 - \eta\lambda)$. For small $\eta\lambda$ it is $\approx \eta\sigma^2/4$, linear in the
+# learning rate: the step that moves the iterate further along the river also throws it higher up the
+# walls. As $\eta \to 2/\lambda$ it diverges — a stationary state exists only where $|q| < 1$, inside the
+# stability limit of Derivation 1.1. On the curved river the curvature across varies along the floor,
+# $\lambda(1 + f'^2)$, so the formula holds only approximately there.
+# </details>
+
+# %%
+from loopvalley.valley.simulate import loss_split
+
+straight = RiverValley2D(slope=land.slope, hill=land.hill, amplitude=0.0)  # a = 0: the height above the floor is y
+sigma = 0.5  # the hillside noise σ of the runs above
+for eta in (0.3, 0.9, 1.2, 1.6):
+    tr = simulate(straight, torch.zeros(200, 2, dtype=torch.float64), lr=eta, steps=500, optimizer="sgd",
+                  noise=sigma, noise_kind="valley", generator=torch.Generator().manual_seed(0))
+    measured = float(loss_split(tr, straight)["valley"][100:].mean())  # after 100 steps, 200 runs
+    print(f"η = {eta}: measured valley loss {measured:.3f}, derived ησ²/2(2 − ηλ) = "
+          f"{eta * sigma**2 / (2 * (2 - eta * land.hill)):.3f}")
+
+# %% [markdown]
 # ## 3. The decay reveals the progress
 #
 # Now the same runs under **WSD**: constant in the stable phase, then a linear decay to zero over
@@ -330,6 +453,25 @@ for opt, lr in (("sgd", 1.2), ("adam", 0.2)):
 # ($f' = 0$) it is stable again and returns towards the floor. Above $2/\lambda$ no part of the valley
 # is stable.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), *What Makes Looped Transformers Perform Better Than
+#   Non-Recursive Ones (Provably)*, arXiv:2510.10089: builds its theory on the river-valley picture this
+#   chapter runs [ABS, REV]. Its full text could not be read for this course; what we say of it comes
+#   from its abstract, three ICLR 2026 reviews and public summaries, tagged [ABS] / [REV] / [SUM-A, SUM-E,
+#   SUM-S] in [docs/paper-notes.md](../docs/paper-notes.md) (§1.8, §2.1).
+# - **Wen et al. (2024)** — Wen, Li, Wang, Hall, Liang & Ma, *Understanding Warmup-Stable-Decay Learning
+#   Rates: A River Valley Loss Landscape Perspective*, arXiv:2410.05192 (ICLR 2025): the river valley, the
+#   WSD schedule, the hillside oscillation and the decay that reveals progress (§§1–3) [ABS-Wen]. Their toy
+#   function is not public: the loss here is ours [INF].
+# - **Cohen, Kaur, Li, Kolter & Talwalkar (2021)**, *Gradient Descent on Neural Networks Typically Occurs at
+#   the Edge of Stability*, arXiv:2103.00065: the stability limit $\eta < 2/\lambda$ of Derivation 1.1 and
+#   what happens at it in real networks.
+# - **Mandt, Hoffman & Blei (2017)**, *Stochastic Gradient Descent as Approximate Bayesian Inference*,
+#   arXiv:1704.04289: SGD near a minimum as a noisy linear recursion with a stationary distribution
+#   (Derivation 1.2).
 
 # %% [markdown]
 # ## Claims check

@@ -30,6 +30,23 @@
 # later cell reads) and the seeded generator `g`, and sets the figure style. On Colab it also
 # installs the package.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - split a Hessian into river and valley blocks and tell a U-valley from a V-valley by κ(H_V);
+# - explain valley hopping ($\eta\lambda_i > 1$) and run the unforced valley recursion that produces the
+#   cumulative force $C_K$ on the river;
+# - derive Theorem 1's bound $\mathcal C$ and the limit $C_\infty = H_{RV}H_V^{-1}\theta_V^0$, and say why
+#   neither depends on the step size;
+# - derive Corollary 1's ratio $\mathcal C_V/\mathcal C_U \approx (\kappa-1)/\ln\kappa$ and explain why a bound
+#   is not the force it bounds;
+# - state when Corollary 2 holds, and what the theorem's unforced dynamics leaves out.
+#
+# **Study time:** about 2–2½ hours, of which ≈ 1½ hours for 2 exercises and 3 derivations. (The setup
+# cell prints something else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -53,7 +70,12 @@ scale, g = setup(seed=0, scale=SCALE, chapter="02_u_vs_v_valleys")   # prints th
 import torch
 
 from loopvalley.valley import experiment as rv
-from loopvalley.valley.exercises_ch02 import check_cumulative_force_bound, check_kappa_valley
+from loopvalley.valley.exercises_ch02 import (
+    check_cumulative_force_bound,
+    check_cumulative_force_steps,
+    check_force_limit,
+    check_kappa_valley,
+)
 from loopvalley.valley.landscapes import (
     RiverValleyQuadratic,
     cumulative_force,
@@ -105,15 +127,27 @@ for row in families["rows"]:
           f"   river eigenvalue of ∇²L = {row['river_eigenvalue']:.1e}")
 
 # %% [markdown]
-# ### Exercise 1 — the condition number of a valley
+# ### Exercise 2.1 — the condition number of a valley
 #
-# Write $\kappa(H_V) = \lambda_{\max}/\lambda_{\min}$ for a symmetric positive-definite valley block
-# `H` of shape `(m, m)`. Careful: $H_V$ is diagonal only in its eigenbasis; in the parameter basis of a
-# network it is a full matrix. The checker tries rotated U- and V-valleys and a one-direction valley.
+# > **Difficulty** ★☆☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 5 min · **Kind** computation
+#
+# Write the condition number of a valley — how many times steeper its steepest wall is than its
+# flattest — for a symmetric positive-definite valley block `H` of shape `(m, m)`. Careful: $H_V$ is
+# diagonal only in its eigenbasis; in the parameter basis of a network it is a full matrix. The checker
+# tries rotated U- and V-valleys and a one-direction valley.
+#
+# <details><summary>Hint</summary>
+#
+# The steepness of a wall is the curvature along an eigen-direction: an eigenvalue of $H$, whatever the
+# basis. `torch.linalg.eigvalsh` returns them for a symmetric matrix, in ascending order.
+# </details>
 
 # %%
 def kappa_valley(H):
-    # YOUR CODE HERE: κ = λ_max / λ_min of the symmetric matrix H (one number)
+    # H: (m, m), symmetric positive definite  ->  one number
+    # how many times steeper the steepest wall of the valley is than its flattest one
+    # example: H = [[2., 1.], [1., 2.]]  ->  3.0
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
@@ -240,50 +274,106 @@ for j, eta in enumerate(hopping["etas"]):
 #     = \sum_i \frac{1 - (1 - \eta\lambda_i)^K}{\lambda_i}\, (H_{RV} u_i)(u_i^\top \theta_V^0).
 # $$
 #
-# Both forms by hand — the sum of the per-step pushes $\eta\, b^\top v^k$, and the closed form — for
-# one random draw of the $m = 10$ V-valley, against the library's closed form and against the force
-# read off a simulated trajectory, $C_K = \eta K h - (r_K - r_0)$:
+# ### Exercise 2.2 — the cumulative force, step by step
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 20 min · **Kind** mechanism
+#
+# The closed form is what a proof needs; the mechanism is the recursion of §2. Run it yourself: start
+# the valley at $v^0$, and at every step let the valley push the river (that push is the step's
+# contribution to $C$), then take the valley's own gradient step. In the valley eigenbasis, for one
+# draw: `lam` (the eigenvalues $\lambda_i$), `b` ($b_i = H_{RV}u_i$) and `v0` ($v^0_i = u_i^\top\theta_V^0$)
+# have shape `(m,)`, `eta` and `K` are numbers; return $C_0, C_1, \dots, C_K$, shape `(K + 1,)`. The
+# checker compares with the library's closed form and names the usual slips (a push one step late, a
+# valley that never drains, a missing $\eta$).
+#
+# <details><summary>Hint</summary>
+#
+# Look at the river's update in §2: the part that depends on the valley is the push. $C_0 = 0$: before
+# the first step nothing has been pushed. Push with the valley position *before* the step, then move
+# the valley.
+# </details>
+
+# %%
+def cumulative_force_steps(lam, b, v0, eta, K):
+    # lam, b, v0: (m,) in the valley eigenbasis; eta, K: numbers  ->  (K + 1,)
+    # how far the valley has pushed the river after 0, 1, …, K gradient steps (the unforced recursion of §2)
+    # example: lam = [1.], b = [0.1], v0 = [1.], eta = 0.5, K = 2  ->  [0., 0.05, 0.075]
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+cumulative_force_steps = check_cumulative_force_steps(cumulative_force_steps)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def cumulative_force_steps(lam, b, v0, eta, K):
+#     v, C = v0.clone(), [torch.zeros((), dtype=torch.float64)]   # C_0 = 0
+#     for _ in range(K):
+#         C.append(C[-1] + eta * (b @ v))   # this step's push on the river, η bᵀv^k
+#         v = (1 - eta * lam) * v          # the valley's own gradient step
+#     return torch.stack(C)
+# ```
+# </details>
+#
+# Your recursion for one random draw of the $m = 10$ V-valley, against the library's closed form and
+# against the force read off a simulated trajectory, $C_K = \eta K h - (r_K - r_0)$:
 
 # %%
 curves = rv.force_curves(eta=1.5, K=2000, kappa=100.0)  # measured from simulated trajectories (U and V)
 U10, V10, th10 = rv.quadratic_pair(rv.M, rv.KAPPA, rv.COUPLING, draws=1, seed=0, forced=False)  # the same draw
 eta, K = 1.5, 2000
 lam, b, v0 = V10.lam, V10.coupling[0], th10[0, 1:]  # λ_i, b_i = H_RV u_i, v⁰_i = u_iᵀθ_V⁰: (m,)
-pushes = torch.stack([eta * b @ ((1 - eta * lam) ** k * v0) for k in range(K)])  # η bᵀ(I − ηH_V)^k θ_V⁰
-C_sum = torch.cat([torch.zeros(1, dtype=torch.float64), pushes.cumsum(0)])  # C_K for K = 0..2000
-Ks = torch.arange(K + 1, dtype=torch.float64)[:, None]  # (K+1, 1)
-C_closed = ((1 - (1 - eta * lam) ** Ks) / lam * b * v0).sum(-1)  # Σ_i [1 − (1 − ηλ_i)^K]/λ_i · b_i v⁰_i
-torch.testing.assert_close(C_sum, C_closed)
-torch.testing.assert_close(C_closed, cumulative_force(lam, b, v0, eta, torch.arange(K + 1)))
-torch.testing.assert_close(C_closed, torch.as_tensor(curves["V"]["C"]), rtol=1e-6, atol=1e-10)
-print(f"C_1 = {float(C_closed[1]):.4f}, C_10 = {float(C_closed[10]):.4f}, C_2000 = {float(C_closed[-1]):.4f}: "
-      "sum = closed form = library = simulation")
+C_steps = torch.as_tensor(cumulative_force_steps(lam, b, v0, eta, K))  # your recursion: C_K for K = 0..2000
+torch.testing.assert_close(C_steps, cumulative_force(lam, b, v0, eta, torch.arange(K + 1)))  # the closed form
+torch.testing.assert_close(C_steps, torch.as_tensor(curves["V"]["C"]), rtol=1e-6, atol=1e-10)  # the simulation
+print(f"C_1 = {float(C_steps[1]):.4f}, C_10 = {float(C_steps[10]):.4f}, C_2000 = {float(C_steps[-1]):.4f}: "
+      "recursion = closed form = simulation")
 
 # %% [markdown]
-# For $0 < \eta\lambda_i < 2$, $|1 - (1-\eta\lambda_i)^K| \le 2$, which gives the bound and the limit
+# ### Derivation 2.1 — Theorem 1's bound
 #
-# $$
-# \|C_K\| \;\le\; \mathcal C = \sum_i \frac{2\,\|H_{RV} u_i\|\,|u_i^\top\theta_V^0|}{\lambda_i},
-# \qquad
-# C_K \xrightarrow{K\to\infty} C_\infty = H_{RV} H_V^{-1} \theta_V^0 .
-# $$
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 15 min · **Kind** derivation
 #
-# ### Exercise 2 — Theorem 1's bound
+# $C_K$ depends on $K$ and on $\eta$. Theorem 1 bounds it by one number that depends on neither.
+# Starting from the closed form above, find a bound $\mathcal C \ge |C_K|$ that holds for every $K \ge 0$
+# and every step size $0 < \eta < 2/\lambda_{\max}$, in terms of $\lambda_i$, $b_i$ and $v^0_i$ only. Then
+# write it as a function: `lam`, `b`, `v0` have shape `(m,)` for one draw or `(R, m)` for R draws; return
+# one $\mathcal C$ per draw (a number, or shape `(R,)`).
 #
-# Write $\mathcal C$ in the valley eigenbasis, where $\|H_{RV}u_i\| = |b_i|$ and $u_i^\top\theta_V^0 =
-# v^0_i$: `lam`, `b`, `v0` have shape `(m,)` for one draw or `(R, m)` for R draws; return one $\mathcal C$
-# per draw (a number, or shape `(R,)`).
+# <details><summary>Hint</summary>
+#
+# Bound every term of the sum on its own (the triangle inequality). For $0 < \eta\lambda_i < 2$, which
+# values can $(1 - \eta\lambda_i)^K$ take, and so $1 - (1 - \eta\lambda_i)^K$?
+# </details>
 
 # %%
 def cumulative_force_bound(lam, b, v0):
-    # YOUR CODE HERE: 𝒞 = Σ_i 2·|b_i|·|v⁰_i| / λ_i, summed over the last axis
+    # lam, b, v0: (m,) for one draw or (R, m) for R draws  ->  one number per draw (a number, or (R,))
+    # the bound on |C_K| that holds for every K and every stable step size
+    # example: lam = [1., 0.01], b = [0.01, -0.01], v0 = [-2., 0.]  ->  0.04
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
 cumulative_force_bound = check_cumulative_force_bound(cumulative_force_bound)
 
 # %% [markdown]
-# <details><summary>Solution</summary>
+# <details><summary>Worked answer</summary>
+#
+# For $0 < \eta\lambda_i < 2$ the factor $q_i = 1 - \eta\lambda_i$ lies in $(-1, 1)$, so $q_i^K \in (-1, 1]$
+# and $0 \le 1 - q_i^K < 2$. The triangle inequality then gives
+#
+# $$
+# |C_K| \le \sum_i \frac{|1 - q_i^K|}{\lambda_i}\,|b_i|\,|v^0_i|
+# \;\le\; \mathcal C = \sum_i \frac{2\,|b_i|\,|v^0_i|}{\lambda_i}
+# = \sum_i \frac{2\,\|H_{RV} u_i\|\,|u_i^\top\theta_V^0|}{\lambda_i},
+# $$
+#
+# the last form in any basis (Theorem 1 as the reviews quote it: a sum of $1/\lambda_i$ terms). The 2 is
+# nearly reached when one term dominates and $\eta\lambda_i$ is close to 2: then $1 - q_i = \eta\lambda_i \approx 2$
+# already at $K = 1$. Every term carries a $1/\lambda_i$: the flat directions weigh the most.
 #
 # ```python
 # def cumulative_force_bound(lam, b, v0):
@@ -291,6 +381,68 @@ cumulative_force_bound = check_cumulative_force_bound(cumulative_force_bound)
 # ```
 # </details>
 #
+# ### Derivation 2.2 — where the force saturates
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 20 min · **Kind** derivation
+#
+# Find $C_\infty = \lim_{K\to\infty} C_K$ for $0 < \eta < 2/\lambda_{\max}$ as a matrix expression in $H_V$,
+# $H_{RV}$ and $\theta_V^0$ — one that holds in any basis, not only in the valley's eigenbasis — and show
+# that it does not depend on $\eta$. Then write it for a valley given in the parameter basis, where $H_V$
+# is a full matrix: `H_V` `(m, m)` symmetric positive definite, `h_rv` `(m,)` (the coupling row $H_{RV}$,
+# one river coordinate), `theta_v0` `(m,)`; return one number.
+#
+# <details><summary>Hint</summary>
+#
+# $\eta\sum_{k<K}(I - \eta H_V)^k$ is a geometric series of matrices that commute with $H_V$. What is
+# $\sum_{k<K} q^k$ for a number $q$, and when does $q^K \to 0$? An inverse in the parameter basis is not
+# the inverse of the diagonal.
+# </details>
+
+# %%
+def force_limit(H_V, h_rv, theta_v0):
+    # H_V: (m, m) symmetric positive definite, a full matrix; h_rv, theta_v0: (m,)  ->  one number
+    # how far the valley pushes the river in total, after infinitely many steps
+    # example: H_V = [[2., 0.], [0., 0.5]], h_rv = [1., 1.], theta_v0 = [2., 1.]  ->  3.0
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+force_limit = check_force_limit(force_limit)
+
+# %% [markdown]
+# <details><summary>Worked answer</summary>
+#
+# With $A = I - \eta H_V$, $(I - A)\sum_{k<K}A^k = I - A^K$ and $I - A = \eta H_V$, so
+#
+# $$
+# C_K = \eta H_{RV}\sum_{k<K}A^k\,\theta_V^0 = H_{RV}H_V^{-1}\bigl(I - (I - \eta H_V)^K\bigr)\theta_V^0 .
+# $$
+#
+# For $0 < \eta\lambda_i < 2$ every eigenvalue of $I - \eta H_V$ lies in $(-1, 1)$, so $(I - \eta H_V)^K \to 0$
+# and $C_\infty = H_{RV}H_V^{-1}\theta_V^0$: the $\eta$ of each push cancels against the $1/\eta$ of the
+# series, so a larger step gets there sooner but not further. In the eigenbasis it is
+# $\sum_i b_i v^0_i/\lambda_i$ — half of $\mathcal C$'s terms, with their signs.
+#
+# ```python
+# def force_limit(H_V, h_rv, theta_v0):
+#     return h_rv @ torch.linalg.solve(H_V, theta_v0)   # H_RV H_V⁻¹ θ_V⁰, no explicit inverse
+# ```
+# </details>
+#
+# Your limit in the valley's eigenbasis and in a random rotation of it, against the library's
+# `cumulative_force_limit` and against $C_K$ after $10^5$ steps at two step sizes:
+
+# %%
+from loopvalley.valley.landscapes import cumulative_force_limit
+
+Q, _ = torch.linalg.qr(torch.randn(len(lam), len(lam), generator=g, dtype=torch.float64))  # a random rotation
+H_rot = Q @ torch.diag(lam) @ Q.T  # the same valley in another basis
+print(f"yours: eigenbasis {float(force_limit(torch.diag(lam), b, v0)):.5f}, rotated {float(force_limit(H_rot, Q @ b, Q @ v0)):.5f}; "
+      f"library {float(cumulative_force_limit(lam, b, v0)):.5f}; "
+      f"C_K at K = 10⁵: η = 0.5 {float(cumulative_force(lam, b, v0, 0.5, 100_000)):.5f}, "
+      f"η = 1.9 {float(cumulative_force(lam, b, v0, 1.9, 100_000)):.5f}")
+
+# %% [markdown]
 # Two consequences the paper does not spell out: $C_\infty$ does **not** depend on $\eta$ (hopping
 # changes how the force arrives, not how much), and saturation takes $K \gtrsim
 # \kappa/(\eta\lambda_{\max})$ steps.
@@ -387,6 +539,48 @@ print("(κ−1)/ln κ  ", c1["prediction"].round(1))
 # up over $\sim\kappa/(\eta\lambda_{\max})$ steps (right panel).
 # </details>
 #
+# ### Derivation 2.3 — the ratio of the bounds
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵⚪ · **Time** ≈ 25 min · **Kind** derivation
+#
+# The prediction $(\kappa - 1)/\ln\kappa$ above is a continuum approximation. Make it exact. The U- and
+# V-valley share $\lambda_{\max}$, and the draws $(b_i, v^0_i)$ are independent and identically distributed
+# across the directions $i$. (a) Show that for one draw $\mathcal C_V/\mathcal C_U$ is a *weighted* mean of
+# $\lambda_{\max}/\lambda_i$, and that its expectation over draws is the *plain* mean
+# $\frac1m\sum_i \lambda_{\max}/\lambda_i$. (b) For the log-spaced V-valley
+# $\lambda_i = \lambda_{\max}\kappa^{-i/(m-1)}$, $i = 0, \dots, m-1$, sum it in closed form. (c) Show that it tends
+# to $(\kappa - 1)/\ln\kappa$ as $m \to \infty$; which is larger at $m = 10$, and by how much for $\kappa = 100$?
+#
+# <details><summary>Hint</summary>
+#
+# (a) Write $w_i = |b_i||v^0_i|$; the weights $w_i/\sum_j w_j$ are exchangeable, so they have the same
+# expectation. (b) A geometric series in $r = \kappa^{1/(m-1)}$. (c) A Riemann sum of $\int_0^1 \kappa^t\,dt$.
+# </details>
+#
+# <details><summary>Worked answer</summary>
+#
+# (a) $\mathcal C_U = \frac{2}{\lambda_{\max}}\sum_i w_i$ and $\mathcal C_V = 2\sum_i w_i/\lambda_i$, so
+# $\mathcal C_V/\mathcal C_U = \sum_i \frac{w_i}{\sum_j w_j}\,\frac{\lambda_{\max}}{\lambda_i}$. The $w_i$ are i.i.d., so every
+# weight $w_i/\sum_j w_j$ has the same expectation, and the weights sum to 1: each has expectation $1/m$.
+# Hence $\mathbb E[\mathcal C_V/\mathcal C_U] = \frac1m\sum_i\lambda_{\max}/\lambda_i$ exactly; one draw scatters
+# around it.
+#
+# (b) $\lambda_{\max}/\lambda_i = r^i$ with $r = \kappa^{1/(m-1)}$, so the mean is
+# $\frac1m\sum_{i=0}^{m-1} r^i = \frac{1}{m}\,\frac{\kappa^{m/(m-1)} - 1}{\kappa^{1/(m-1)} - 1}$.
+#
+# (c) $\frac1m\sum_i \kappa^{i/(m-1)}$ is a Riemann sum of $\int_0^1\kappa^t\,dt = (\kappa - 1)/\ln\kappa$, which it
+# approaches as $m\to\infty$. It samples both endpoints of a convex increasing function, so at finite $m$
+# it lies *above* the integral: for $\kappa = 100$, $m = 10$ it is $\approx 24.8$ against $21.5$, about 15 %
+# more; at $m = 50$ the gap is about 3 %.
+# </details>
+
+# %%
+print(" κ      exact mean (m = 10)   (κ−1)/ln κ   measured 𝒞_V/𝒞_U (m = 10, mean over seeds)")
+for j, kappa_ in enumerate(c1["kappas"]):
+    exact = float((1.0 / v_valley_eigenvalues(10, 1.0, float(kappa_))).mean())  # (1/m) Σ λ_max/λ_i
+    print(f"{kappa_:6g} {exact:16.2f} {c1['prediction'][j]:14.2f} {c1['bound_ratio'][:, 1, j].mean():18.2f}")
+
+# %% [markdown]
 # **Predict:** does the limit $C_\infty$ of the V-valley depend on the step size — is it the same at
 # $\eta = 0.5$ and $\eta = 1.9$?
 
@@ -522,6 +716,22 @@ u_vs_v_widget(rv.force_curves, kappa=100.0, eta=1.5, K=2000, curves=curves)  # c
 # to $v^\ast = -rH_V^{-1}b$. It matters when $r$ has grown large (long horizons) or the coupling is
 # strong — exactly where the theorem's prediction of the river displacement stops being accurate.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: Definition 1 (the river/valley split), the
+#   U/V-valley dichotomy, Setting 1, Theorem 1 (the cumulative force and its bound), Corollaries 1–2
+#   [REV, SUM-S]. The proofs are not public and the full text could not be read for this course: the
+#   statements here are reconstructed from the ICLR 2026 reviews and summaries (tagged [REV] / [SUM-*]),
+#   and every formula is our reconstruction [INF] — see [docs/paper-notes.md](../docs/paper-notes.md)
+#   §1.5 and §2.1.
+# - **Wen et al. (2024)**, arXiv:2410.05192 (ICLR 2025): the river-valley landscape the paper extends
+#   [ABS-Wen].
+# - **Golub & Van Loan**, *Matrix Computations* (4th ed., 2013): eigendecompositions of symmetric
+#   matrices, condition numbers and matrix power series (Exercise 2.1, Derivation 2.2).
+# - **Cohen et al. (2021)**, arXiv:2103.00065: the stability limit $\eta < 2/\lambda_{\max}$ under which the
+#   bound holds, and training at its edge.
 
 # %% [markdown]
 # ## Claims check

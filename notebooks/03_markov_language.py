@@ -29,6 +29,22 @@
 # later cell reads) and the seeded generator `g`, and sets the figure style. On Colab it also
 # installs the package.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - explain the in-context Markov language: a chain drawn for every sequence, so the model must read it
+#   off the context;
+# - compute the in-context unigram and bigram predictors by counting, causally, for a whole batch;
+# - explain why the bigram predictor needs two composed lookups (a previous-token step, then a match)
+#   while the unigram predictor needs one;
+# - compute a sequence's information content and say how it grades simple and complex sequences;
+# - read every model accuracy against the reference predictors (Bayes, bigram, unigram, chance).
+#
+# **Study time:** about 1½–2 hours, of which ≈ 40 min for 2 exercises. (The setup cell prints something
+# else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -56,7 +72,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from loopvalley.language.exercises_ch03 import check_unigram_predictive
+from loopvalley.language.exercises_ch03 import check_bigram_predictive, check_unigram_predictive
 from loopvalley.language.markov import (
     ic_profile,
     information_content,
@@ -126,17 +142,28 @@ print("its stationary distribution pi:", stationary(P0[None])[0].numpy().round(2
 # three times can (loop 1 copies the previous token, loop 2 matches on it — notebook 04 shows the
 # attention maps).
 #
-# ### Exercise — the counting predictor
+# ### Exercise 3.1 — the counting predictor
 #
-# Write the in-context unigram predictor. `tokens` has shape `(n, T)` (integer token ids); return,
-# for every sequence and every position $t = 1..T-1$, the distribution of the *next* token $x_{t+1}$
-# computed from $x_1..x_t$ only: shape `(n, T−1, V)`. (Hint: `torch.nn.functional.one_hot` and a
-# cumulative sum.) The checker tries a constant sequence, a vocabulary with tokens that never
-# appear, a strong prior and the shortest sequences, and says what is wrong.
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 15 min · **Kind** computation
+#
+# Write the in-context unigram predictor of the table, for a whole batch at once. `tokens` has shape
+# `(n, T)` (integer token ids); return, for every sequence and every position $t = 1..T-1$, the
+# distribution of the *next* token $x_{t+1}$ computed from $x_1..x_t$ only: shape `(n, T−1, V)`, with
+# $V$ = `vocab_size` and the prior `alpha`. The checker tries a constant sequence, a vocabulary with
+# tokens that never appear, a strong prior and the shortest sequences, and says what is wrong.
+#
+# <details><summary>Hint</summary>
+#
+# One-hot encode the tokens (`torch.nn.functional.one_hot`); a cumulative sum along the positions
+# counts every token seen so far. Which of those running counts may the prediction of $x_{t+1}$ use?
+# </details>
 
 # %%
 def unigram_predictive(tokens, alpha, vocab_size):
-    # YOUR CODE HERE: p(x_{t+1} = j | x_1..x_t) = (N_t(j) + α) / (t + V·α),  shape (n, T−1, V)
+    # tokens: (n, T) integer ids; alpha: the prior; vocab_size: V  ->  (n, T−1, V)
+    # for every position t, a distribution over the next token from the token counts of x_1..x_t
+    # example: tokens = [[0, 0, 1]], alpha = 1, vocab_size = 2  ->  [[[2/3, 1/3], [3/4, 1/4]]]
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
@@ -173,6 +200,64 @@ for kind, p in preds.items():
 # has seen $0 \to 1$ twice, and nothing else after a 0.
 # </details>
 #
+# ### Exercise 3.2 — the in-context bigram, by counting transitions
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵🔵 · **Time** ≈ 25 min · **Kind** mechanism
+#
+# The bigram predictor is what Looped-Attn learns and Single-Attn cannot (notebooks 04 and 09). Write it
+# for a batch: for every sequence and position $t = 1..T-1$, the distribution of $x_{t+1}$ from what
+# *followed earlier copies of the current token* $x_t$ inside $x_1..x_t$, with the add-$\alpha$ prior;
+# shape `(n, T−1, V)` for `tokens` `(n, T)`. The checker compares with the library's predictor and says
+# what is wrong (a count that sees the answer, the row of the wrong token, token counts instead of
+# transitions, a missing prior).
+#
+# <details><summary>Hint</summary>
+#
+# A transition is a pair of adjacent one-hot vectors: their outer product at every position, shape
+# `(n, T−1, V, V)`, and a cumulative sum over positions counts the transitions seen so far. The
+# prediction at $t$ may use the transitions $x_s \to x_{s+1}$ with $s + 1 \le t$ — shift by one — and reads
+# the row of the current token $x_t$ (fancy indexing with `tokens[:, :-1]`).
+# </details>
+
+# %%
+def bigram_predictive(tokens, alpha, vocab_size):
+    # tokens: (n, T) integer ids; alpha: the prior; vocab_size: V  ->  (n, T−1, V)
+    # for every position t, a distribution over the next token from what followed earlier copies of x_t
+    # example: tokens = [[0, 1, 0, 1]], alpha = 1, vocab_size = 2  ->  [[[1/2, 1/2], [1/2, 1/2], [1/3, 2/3]]]
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+bigram_predictive = check_bigram_predictive(bigram_predictive)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# import torch.nn.functional as F
+#
+# def bigram_predictive(tokens, alpha, vocab_size):
+#     n, T = tokens.shape
+#     onehot = F.one_hot(tokens, vocab_size).double()                                  # (n, T, V)
+#     trans = torch.einsum("nsa,nsb->nsab", onehot[:, :-1], onehot[:, 1:])             # x_s → x_{s+1}: (n, T−1, V, V)
+#     seen = torch.cat([torch.zeros_like(trans[:, :1]), trans[:, :-1]], 1).cumsum(1)   # transitions inside x_1..x_t
+#     row = seen[torch.arange(n)[:, None], torch.arange(T - 1)[None], tokens[:, :-1]]  # the row of x_t: (n, T−1, V)
+#     return (row + alpha) / (row.sum(-1, keepdim=True) + vocab_size * alpha)
+# ```
+#
+# The shift matters: the transition $x_t \to x_{t+1}$ is the answer, so at position $t$ only the
+# transitions that *end* at or before $x_t$ count. The normaliser is the number of transitions out of
+# $x_t$ seen so far, which is 0 at the first occurrence of a token: the prior keeps that row uniform.
+# </details>
+#
+# Your bigram on the cycle, and on the whole training sample against the library's:
+
+# %%
+print(f"bigram (yours) p(x_8 | {x[0, :-1].tolist()}) = {bigram_predictive(x, cfg.alpha, 3)[0, -1].numpy().round(2)}")
+mine, lib = bigram_predictive(data.train, cfg.alpha, cfg.vocab_size), predictive(data.train, "bigram", alpha=cfg.alpha, vocab_size=cfg.vocab_size)
+print(f"{tuple(data.train.shape)} training tokens: largest difference to the library {float((mine - lib).abs().max()):.1e}")
+
+# %% [markdown]
 # ## 3. Information content: the part of a sequence that lives in its transitions
 #
 # We define the **information content** of a sequence as the information its transitions carry
@@ -443,6 +528,22 @@ markov_widget(s, seed=0)
 # model would be worse on that split by the same amount as every reference, so the split would say
 # nothing about whether a model can read transitions.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: a synthetic Markov language "with
+#   controllable complexity, measured by Information Content", split into simple and complex patterns
+#   [SUM-A, SUM-S, REV]. Its generator, IC formula and thresholds are not public (its full text could not
+#   be read for this course): the language and the IC here are ours [INF] — see
+#   [docs/paper-notes.md](../docs/paper-notes.md) §1.3 and §2.2.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape of notebooks 01–02 [ABS-Wen]; this
+#   chapter only builds the data on which notebooks 04–05 look for it.
+# - **Edelman, Edelman, Goel, Malach & Tsilivis (2024)**, *The Evolution of Statistical Induction Heads:
+#   In-Context Learning Markov Chains*, arXiv:2402.11004 (NeurIPS 2024): one chain per sequence with a
+#   Dirichlet prior, the unigram stage and the in-context bigram solution (Exercises 3.1–3.2, §2).
+# - **Olsson et al. (2022)**, *In-context Learning and Induction Heads*, arXiv:2209.11895: the
+#   previous-token → induction composition that the bigram predictor needs (§2).
 
 # %% [markdown]
 # ## Design check

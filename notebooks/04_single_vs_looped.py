@@ -24,6 +24,21 @@
 # phases happen, and look at what the looped layer learned to attend to. The setup cell prints the
 # measured run time at each scale; at `small` the curves are drawn from the shipped run records.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - write the looped forward pass from a model's weights — embedding, $n$ loops of pre-LayerNorm causal
+#   attention with shared weights, readout — and the attention inside it;
+# - explain why Single-Attn and Looped-Attn have the same parameters but not the same compute;
+# - describe the two-phase curriculum: Looped-Attn leaves the complex-split plateau on which
+#   Single-Attn stays;
+# - measure what a loop attends to with a previous-token score, against its chance level.
+#
+# **Study time:** about 2–2½ hours, of which ≈ 55 min for 3 exercises. (The setup cell prints something
+# else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -47,7 +62,7 @@ import numpy as np
 import torch
 
 from loopvalley.claims import assert_verdicts
-from loopvalley.looped.exercises_ch04 import check_causal_attention, check_previous_token_score
+from loopvalley.looped.exercises_ch04 import check_causal_attention, check_looped_forward, check_previous_token_score
 from loopvalley.registry import shipped_records
 from loopvalley.looped.sample_dynamics import (
     PAPER_COMPLEX,
@@ -89,52 +104,33 @@ print(f"live runs at {live_scale}: {len(seeds)} seeds, {s.train.max_steps} steps
 #
 # with a causal mask $M$ ($-\infty$ where the key comes after the query), one head, no MLP.
 # **Single-Attn** stops at $n = 1$; **Looped-Attn** applies the same $W_Q, W_K, W_V, W_O$ (and
-# LayerNorm) $n = 3$ times. The equation, line by line, on the library's own weights — and a check
-# that it *is* what `model(tokens)` computes:
-
-# %%
-def looped_forward(model, x, n_loops):
-    """The logits of `model` on tokens x (B, T), written out (one head, pre-LayerNorm, no MLP)."""
-    a, ln, T = model.attn, model.ln_attn, x.shape[1]
-    E = model.embed.weight[x] + model.pos[:T]  # E_0 = W_E x + p: (B, T, d)
-    M = torch.full((T, T), float("-inf")).triu(1)  # M = −∞ for keys j > query i: (T, T)
-    for _ in range(n_loops):
-        mu, var = E.mean(-1, keepdim=True), E.var(-1, unbiased=False, keepdim=True)
-        Eb = (E - mu) / torch.sqrt(var + ln.eps) * ln.weight + ln.bias  # Ē_k = LN(E_k)
-        Q, K, V = Eb @ a.W_Q.weight.T, Eb @ a.W_K.weight.T, Eb @ a.W_V.weight.T  # (B, T, d) each
-        A = torch.softmax(Q @ K.transpose(1, 2) / math.sqrt(Q.shape[-1]) + M, dim=-1)  # (B, T, T)
-        E = E + (A @ V) @ a.W_O.weight.T  # E_{k+1} = E_k + W_O A W_V Ē_k
-    return E @ model.readout.weight.T  # logits = W_out E_n: (B, T, V)
-
-
-# a larger initialisation than training uses, so the attention is far from uniform and every term matters
-demo = looped_attn(replace(s.model, init_std=0.3), 3, generator=torch.Generator().manual_seed(0))
-x_demo = torch.randint(0, s.model.vocab_size, (4, s.model.max_len), generator=g)
-with torch.no_grad():
-    for n in (1, 3):  # Single-Attn and Looped-Attn: the same weights, n loops
-        torch.testing.assert_close(looped_forward(demo, x_demo, n), demo(x_demo, n_loops=n))
-print("looped_forward(model, x, n) == model(x, n_loops=n) for n = 1 and n = 3")
-
-# %% [markdown]
-# Same weights, same parameter count — only the compute differs:
-
-# %%
-print("parameters: Single-Attn", n_params(single_attn(s.model)), "| Looped-Attn", n_params(looped_attn(s.model, 3)))
-
-# %% [markdown]
-# ### Exercise: one loop's causal attention, for a batch and several heads
+# LayerNorm) $n = 3$ times. You write this forward pass yourself, in two steps: the attention of one
+# loop, then the whole looped pass — and check that it *is* what `model(tokens)` computes.
 #
-# The cell above does it for one head. Write the attention of one loop for `q, k, v` of shape
-# `(B, H, T, d_h)` (a batch of sequences, $H$ heads of width $d_h$): for every query $i$,
-# the weights $\mathrm{softmax}_j(q_i \cdot k_j / \sqrt{d_h})$ over the keys $j \le i$ only, then the
-# weighted sum of the values. The checker runs your function on several cases and says in one sentence
-# what is wrong (the shape, whether a *later* key can change an earlier output, the scale, the axis).
-# As shipped the stub raises `NotImplementedError` and the notebook goes on with the reference.
+# ### Exercise 4.1 — one loop's causal attention, for a batch and several heads
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 15 min · **Kind** computation
+#
+# Write the attention of one loop for `q, k, v` of shape `(B, H, T, d_h)` (a batch of sequences, $H$
+# heads of width $d_h$): every query $i$ mixes the values of its own and the *earlier* positions
+# $j \le i$, with weights that grow with the query–key dot product, are positive and sum to 1; scale the
+# dot products so that their spread does not grow with $d_h$. Return shape `(B, H, T, d_h)`. The checker
+# says in one sentence what is wrong (the shape, whether a *later* key can change an earlier output, the
+# scale, the axis).
+#
+# <details><summary>Hint</summary>
+#
+# All the scores at once are one batched product `q @ k.transpose(-2, -1)`, shape `(B, H, T, T)`, divided
+# by $\sqrt{d_h}$. Hide the later keys *before* normalising: a score of $-\infty$ gets weight 0 from a
+# softmax over the keys (the last axis); `torch.ones(T, T).triu(1)` marks them.
+# </details>
 
 # %%
 def causal_attention(q, k, v):
     # q, k, v: (B, H, T, d_h)  ->  (B, H, T, d_h)
-    # YOUR CODE HERE: softmax(Q Kᵀ / √d_h + M) V, with M = −∞ for keys j > query i
+    # each query mixes the values of its own and earlier positions, weighted by scaled query–key similarity
+    # example: q = k = 0 (all scores equal), v = [[[[1.], [3.]]]]  ->  [[[[1.], [2.]]]] (position 1 averages both)
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
@@ -156,6 +152,75 @@ causal_attention = check_causal_attention(causal_attention)
 # no longer sum to 1 and still depend on the later keys through the normaliser.
 # </details>
 #
+# ### Exercise 4.2 — the looped forward pass
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵🔵 · **Time** ≈ 30 min · **Kind** mechanism
+#
+# Now the whole model: the logits of `model` on tokens `x` `(B, T)` at `n_loops` loops — Single-Attn at
+# 1, Looped-Attn at 3 — written from the model's weights: `model.embed.weight`, `model.pos`,
+# `model.ln_attn` (call it, or write the LayerNorm), `model.attn.W_Q.weight` … `model.attn.W_O.weight`
+# and `model.readout.weight` (an `nn.Linear` stores its weight as `(out, in)`). The model has one head,
+# so your `causal_attention` with $H = 1$ does the attention. Return `(B, T, V)`. The checker refuses
+# `model(...)` and `model.attn(...)` — writing them is the exercise — and names what is wrong (the
+# residual, where the LayerNorm goes, the positions, the mask, the scale, the number of loops).
+#
+# <details><summary>Hint</summary>
+#
+# Follow the equation above line by line: $E_0$ from the token embeddings and the first $T$ positions;
+# in each loop normalise the *current* stream, project, attend, project with $W_O$ and *add* the result
+# to the stream (the stream itself is never normalised); read out once, after the last loop. An
+# `nn.Linear` computes `x @ W.weight.T`; `q[:, None]` adds the head axis `causal_attention` expects.
+# </details>
+
+# %%
+def looped_forward(model, x, n_loops):
+    # model: a one-head LoopedAttn; x: (B, T) token ids; n_loops: how many times its one layer is applied
+    # ->  (B, T, V) logits, written from the model's weights (embedding, positions, LayerNorm, W_Q … W_O, readout)
+    # example: x of shape (2, 5), n_loops = 3  ->  logits of shape (2, 5, V), equal to model(x, n_loops=3)
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+looped_forward = check_looped_forward(looped_forward)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def looped_forward(model, x, n_loops):
+#     a, T = model.attn, x.shape[1]
+#     E = model.embed.weight[x] + model.pos[:T]                          # E_0 = W_E x + p: (B, T, d)
+#     for _ in range(n_loops):
+#         Eb = model.ln_attn(E)                                          # Ē_k = LN(E_k); E_k itself stays
+#         q, k, v = (Eb @ W.weight.T for W in (a.W_Q, a.W_K, a.W_V))     # (B, T, d) each
+#         att = causal_attention(q[:, None], k[:, None], v[:, None])[:, 0]  # one head: (B, T, d)
+#         E = E + att @ a.W_O.weight.T                                   # E_{k+1} = E_k + W_O A W_V Ē_k
+#     return E @ model.readout.weight.T                                  # logits = W_out E_n: (B, T, V)
+# ```
+#
+# The `for` loop is the whole difference between Single-Attn and Looped-Attn: the same weights, read
+# again on a residual stream that the previous loop has changed.
+# </details>
+#
+# Your forward pass against the library's, at one and three loops, on weights larger than training
+# uses (so that the attention is far from uniform and every term matters):
+
+# %%
+# a larger initialisation than training uses, so the attention is far from uniform and every term matters
+demo = looped_attn(replace(s.model, init_std=0.3), 3, generator=torch.Generator().manual_seed(0))
+x_demo = torch.randint(0, s.model.vocab_size, (4, s.model.max_len), generator=g)
+with torch.no_grad():
+    for n in (1, 3):  # Single-Attn and Looped-Attn: the same weights, n loops
+        torch.testing.assert_close(looped_forward(demo, x_demo, n), demo(x_demo, n_loops=n))
+print("looped_forward(model, x, n) == model(x, n_loops=n) for n = 1 and n = 3")
+
+# %% [markdown]
+# Same weights, same parameter count — only the compute differs:
+
+# %%
+print("parameters: Single-Attn", n_params(single_attn(s.model)), "| Looped-Attn", n_params(looped_attn(s.model, 3)))
+
+# %% [markdown]
 # ## 2. Train both, over seeds
 #
 # Each seed draws its own language sample (notebook 03's generator: $V = 3$, $\alpha = 0.5$,
@@ -327,23 +392,28 @@ fig = plot_attention_offsets(looped.attention_maps(xc))
 # *Figure 4.5* — Mean attention at each offset i − j, per loop, over 128 complex sequences, against uniform attention (grey ticks): look at the bars at offset 1, the previous token.
 
 # %% [markdown]
-# ### Exercise: the previous-token score
+# ### Exercise 4.3 — the previous-token score
 #
-# Turn the bar at offset 1 into one number per loop and head. From maps `A` of shape
-# `(L, B, H, T, T)` (`A[l, b, h, i, j]` = attention of query $i$ to key $j$ in loop $l$), the
-# **previous-token score** is the mean attention from each query to the key right before it,
+# > **Difficulty** ★☆☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 10 min · **Kind** computation
 #
-# $$
-# \text{prev}[l, h] = \frac{1}{B\,(T-1)} \sum_b \sum_{t=1}^{T-1} A[l, b, h, t, t-1],
-# $$
+# Turn the bar at offset 1 into one number per loop and head. From maps `A` of shape `(L, B, H, T, T)`
+# (`A[l, b, h, i, j]` = attention of query $i$ to key $j$ in loop $l$), the **previous-token score** is
+# the attention each query pays to the key right before it, averaged over the batch and over every query
+# that *has* a previous token: shape `(L, H)`, 1 for a pure previous-token head. Uniform causal attention
+# scores `loopvalley.looped.mechanism.previous_token_chance(T)`.
 #
-# 1 for a pure previous-token head; uniform causal attention scores
-# `loopvalley.looped.mechanism.previous_token_chance(T)`.
+# <details><summary>Hint</summary>
+#
+# The entries $A[\dots, t, t-1]$ form a diagonal just below the main one: `torch.diagonal` with an
+# offset over the last two axes collects them. How many queries have a previous token?
+# </details>
 
 # %%
 def previous_token_score(maps):
-    # maps: (L, B, H, T, T)  ->  (L, H)
-    # YOUR CODE HERE: the mean of A[l, b, h, t, t − 1] over the batch b and the queries t = 1..T−1
+    # maps: (L, B, H, T, T), one attention map per loop, batch entry and head  ->  (L, H)
+    # how much, on average, each query attends to the position right before it
+    # example: L = B = H = 1, T = 2, maps = [[[[[1., 0.], [0.25, 0.75]]]]]  ->  [[0.25]]
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
@@ -358,8 +428,9 @@ previous_token_score = check_previous_token_score(previous_token_score)
 #     return sub.mean(dim=(1, 3))                        # over the batch and the queries: (L, H)
 # ```
 #
-# Query 0 has no previous token, so the mean runs over $T - 1$ queries; the diagonal (`offset=0`) is
-# attention to the current token, and `offset=+1` is a later key the mask hides.
+# Query 0 has no previous token, so the mean runs over $T - 1$ queries: the score is
+# $\frac{1}{B(T-1)}\sum_b\sum_{t=1}^{T-1} A[l, b, h, t, t-1]$. The diagonal (`offset=0`) is attention to
+# the current token, and `offset=+1` is a later key the mask hides.
 # </details>
 
 # %%
@@ -458,7 +529,29 @@ looped_widget(lambda n_loops, d_model: run_variant(n_loops, d_model, seeds=(0,),
 # 3. If Single-Attn's plateau onset comes late — a long horizon, or a slowly creeping Single-Attn —
 #    Looped-Attn may already have done most of its climb by then (the Regime section).
 # </details>
+
+# %% [markdown]
+# ## References
 #
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: the sample-level observation — Single-Attn
+#   masters the simple sequences and stagnates on the complex ones, Looped-Attn (one layer, 3 loops,
+#   shared weights) keeps improving, 44.65 % → 54.72 % after epoch 150 [SUM-A, SUM-S, REV]. The exact
+#   block (norms, positions, width) is not public and its full text could not be read for this course:
+#   the model here is our reconstruction [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §1.2,
+#   §1.4, §2.3.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape [ABS-Wen] the paper uses to explain
+#   the phenomenon of this chapter (notebooks 01–02, 05).
+# - **Vaswani et al. (2017)**, *Attention Is All You Need*, arXiv:1706.03762: scaled dot-product attention
+#   and the causal mask (Exercise 4.1).
+# - **Dehghani et al. (2019)**, *Universal Transformers*, arXiv:1807.03819; **Giannou et al. (2023)**,
+#   *Looped Transformers as Programmable Computers*, arXiv:2301.13196; **Yang et al. (2024)**, *Looped
+#   Transformers are Better at Learning Learning Algorithms*, arXiv:2311.12424: one block applied again and
+#   again with shared weights (Exercise 4.2).
+# - **Olsson et al. (2022)**, *In-context Learning and Induction Heads*, arXiv:2209.11895: previous-token
+#   heads and their scores (Exercise 4.3, §5).
+
+
+# %% [markdown]
 # ## Claims check
 #
 # Each claim is a margin per seed (positive = on the paper's side) with a 95 % interval over the

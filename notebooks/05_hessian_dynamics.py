@@ -29,6 +29,22 @@
 #
 # Previous: notebook 04 trains the two architectures on the same data.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - compute Hessian-vector products by double backward and check them against finite differences;
+# - implement Lanczos with full re-orthogonalisation, read eigenvalue estimates off the tridiagonal
+#   matrix, and bound their errors from it alone;
+# - derive why Lanczos finds the extreme eigenvalues first, and say what a quadrature node is not;
+# - compute spectral statistics (the effective rank, $\kappa_k$) and say why a condition number cut at a
+#   threshold measures its threshold;
+# - judge a Hessian-phase claim by a family of statistics anchored after warmup.
+#
+# **Study time:** about 2½–3 hours, of which ≈ 1½ hours for 3 exercises and 2 derivations. (The setup
+# cell prints something else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; the spectra figures and verdicts at `small` / `paper`
 # are drawn from the shipped run records (results/<scale>/records/, written by `python -m loopvalley
@@ -53,7 +69,7 @@ import torch
 from loopvalley.hessian import operator as hs
 from loopvalley.hessian import spectra as sx
 from loopvalley.hessian import experiment as hd
-from loopvalley.hessian.exercises_ch05 import check_effective_rank, check_kappa_k
+from loopvalley.hessian.exercises_ch05 import check_effective_rank, check_kappa_k, check_lanczos, check_ritz_residuals
 from loopvalley.registry import shipped_records
 from loopvalley.language.markov import MarkovConfig, make_markov_data
 from loopvalley.looped.models import ModelConfig, looped_attn
@@ -139,28 +155,207 @@ print(f"Hessian-vector products: Lanczos {lz.n_hvp}, power iteration {pw.n_hvp}"
 fig = ps.plot_lanczos_convergence(exact, hs.ritz_history(H, 40, k=5), pw, k=5)
 
 # %% [markdown]
-# Lanczos from scratch: each step multiplies the newest basis vector by $H$, keeps the part orthogonal
-# to the whole basis, and records the tridiagonal entries
-# $\alpha_j = q_j^\top H q_j$, $\beta_j = \lVert w_j \rVert$, $q_{j+1} = w_j / \beta_j$:
+# ### Exercise 5.1 — Lanczos, from scratch
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵🔵 · **Time** ≈ 30 min · **Kind** mechanism
+#
+# Write the iteration `hs.lanczos` runs. You get a function `matvec` ($v \mapsto Hv$ — here `H.hvp`, one
+# Hessian-vector product per call), a start vector `q0` of shape `(n,)` and a number of steps `m`. Build
+# an orthonormal basis $q_1, \dots, q_m$ one vector per step: multiply the newest vector by $H$, record how
+# much of the product lies along it (the diagonal entry $\alpha_j$ of $T_m$), remove from the product its
+# components along *every* basis vector so far, record the norm of what is left ($\beta_j$, the entry
+# below the diagonal) and normalise it into the next basis vector. Return `(alphas, betas)`, each of
+# shape `(m,)` — keep the last $\beta_m$ too, Derivation 5.1 needs it. The checker compares with the
+# library's basis builder on several matrices and names the usual slips.
+#
+# <details><summary>Hint</summary>
+#
+# Keep the basis as a list (or the rows of a tensor). In exact arithmetic removing the components along
+# the last two vectors would be enough; in floating point the basis loses orthogonality as soon as a
+# Ritz value converges, and spurious copies ("ghosts") of it appear — so subtract $Q^\top(Qw)$ for the
+# whole basis $Q$, and do it twice.
+# </details>
+
+# %%
+def lanczos(matvec, q0, m):
+    # matvec: v -> H v for (n,) vectors; q0: (n,) start, any norm; m: steps  ->  (alphas (m,), betas (m,))
+    # the diagonal and the off-diagonal of the tridiagonal matrix T_m = Q_mᵀ H Q_m, plus the last residual norm
+    # example: H = [[2., 1.], [1., 2.]], q0 = [1., 0.], m = 2  ->  ([2., 2.], [1., 0.])
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+lanczos = check_lanczos(lanczos)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def lanczos(matvec, q0, m):
+#     Q = [q0 / q0.norm()]                          # q_1
+#     alphas, betas = [], []
+#     for _ in range(m):
+#         w = matvec(Q[-1])                         # H q_j
+#         alphas.append(float(Q[-1] @ w))           # α_j = q_jᵀ H q_j, before w is changed
+#         B = torch.stack(Q)                        # the basis so far: (j, n)
+#         for _ in range(2):                        # full re-orthogonalisation, twice
+#             w = w - B.T @ (B @ w)
+#         betas.append(float(w.norm()))             # β_j = ‖w_j‖
+#         Q.append(w / betas[-1])                   # q_{j+1}
+#     return torch.tensor(alphas), torch.tensor(betas)
+# ```
+#
+# Removing the components along $q_j$ and $q_{j-1}$ is the classical three-term recurrence: exact in
+# exact arithmetic, and the source of ghost eigenvalues in floating point.
+# </details>
+#
+# Your Lanczos on the tiny model's Hessian, 30 products from a random start; the eigenvalues of $T_m$
+# (the Ritz values) against the library's converged top 5:
 
 # %%
 m = 30
-Q = torch.zeros(m, H.n, dtype=torch.float64)  # the Krylov basis, one row per step: (m, n)
-alpha, beta = [], []
-q = torch.randn(H.n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-q = q / q.norm()
-for j in range(m):
-    Q[j] = q
-    w = H.hvp(q)  # H q_j
-    alpha.append(float(q @ w))  # α_j = q_jᵀ H q_j
-    for _ in range(2):  # full re-orthogonalisation (twice is enough): w ← w − Q Qᵀ w
-        w = w - Q[: j + 1].T @ (Q[: j + 1] @ w)
-    beta.append(float(w.norm()))  # β_j = ‖w_j‖
-    q = w / beta[-1]  # q_{j+1}
+q0 = torch.randn(H.n, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+alpha, beta = (np.asarray(v, dtype=np.float64) for v in lanczos(H.hvp, q0, m))  # your α (m,), β (m,)
 T_m = np.diag(alpha) + np.diag(beta[:-1], 1) + np.diag(beta[:-1], -1)  # T_m = Q_mᵀ H Q_m: (m, m)
 ritz = np.linalg.eigvalsh(T_m)[::-1]  # Ritz values, descending
 assert np.allclose(ritz[:5], lz.eigenvalues[:5], rtol=1e-8)
 print("top 5 Ritz values after 30 steps:", np.array2string(ritz[:5], precision=6))
+
+# %% [markdown]
+# ### Derivation 5.1 — the error bar of a Ritz value, for free
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 20 min · **Kind** derivation
+#
+# A Ritz pair is $(\theta_i, y_i = Q_m s_i)$, with $T_m s_i = \theta_i s_i$, $\lVert s_i\rVert = 1$. (a) Show that the
+# Lanczos steps amount to $HQ_m = Q_m T_m + \beta_m q_{m+1}e_m^\top$ ($e_m$ the last unit vector). (b) Deduce
+# that the residual $\lVert H y_i - \theta_i y_i\rVert$ equals $|\beta_m s_{m,i}|$ — computable from $T_m$ alone,
+# without one more product. (c) Why does a small residual bound the distance from $\theta_i$ to *some*
+# eigenvalue of $H$? Then write the estimate: from `alphas` and `betas` of shape `(m,)` (as your
+# `lanczos` returns them), the residual of every Ritz pair, ordered like the Ritz values, largest first.
+#
+# <details><summary>Hint</summary>
+#
+# (a) Column $j$ of $HQ_m$ is $Hq_j$; write down what step $j$ did to it. (b) Multiply the identity by
+# $s_i$. (c) Expand $y_i$ in the eigenvectors of $H$: $\lVert (H - \theta_i)y_i\rVert^2 = \sum_k (\lambda_k - \theta_i)^2 c_k^2$.
+# </details>
+
+# %%
+def ritz_residuals(alphas, betas):
+    # alphas, betas: (m,), the Lanczos entries (betas[-1] = β_m)  ->  (m,), one residual per Ritz value
+    # the residual norm of every Ritz pair (how far H y is from θ y), from T_m alone, largest Ritz value first
+    # example: alphas = [3.], betas = [2.]  ->  [2.];  alphas = [0., 0.], betas = [1., 0.5]  ->  [0.354, 0.354]
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+ritz_residuals = check_ritz_residuals(ritz_residuals)
+
+# %% [markdown]
+# <details><summary>Worked answer</summary>
+#
+# (a) Step $j$ computed $w = Hq_j - \alpha_j q_j - \beta_{j-1}q_{j-1}$ (the re-orthogonalisation removes only
+# rounding errors) and set $q_{j+1} = w/\beta_j$, so $Hq_j = \beta_{j-1}q_{j-1} + \alpha_j q_j + \beta_j q_{j+1}$:
+# column $j$ of $Q_mT_m$, except that for $j = m$ the term $\beta_m q_{m+1}$ lies outside $Q_m$ — hence
+# $HQ_m = Q_mT_m + \beta_m q_{m+1}e_m^\top$.
+#
+# (b) $Hy_i = HQ_ms_i = Q_mT_ms_i + \beta_m q_{m+1}(e_m^\top s_i) = \theta_i y_i + \beta_m s_{m,i}\,q_{m+1}$, and
+# $\lVert q_{m+1}\rVert = 1$: the residual is $|\beta_m s_{m,i}|$ — the last component of $s_i$, scaled by the last $\beta$.
+#
+# (c) With $y_i = \sum_k c_k u_k$, $\sum_k c_k^2 = 1$: $r_i^2 = \sum_k(\lambda_k - \theta_i)^2c_k^2 \ge \min_k(\lambda_k - \theta_i)^2$,
+# so some eigenvalue lies within $r_i$ of $\theta_i$ (for a symmetric matrix; Bauer–Fike in general). Once
+# the neighbours are resolved the error is even of order $r_i^2/\text{gap}$ — the refinement the library
+# uses.
+#
+# ```python
+# def ritz_residuals(alphas, betas):
+#     a, b = np.asarray(alphas, dtype=float), np.asarray(betas, dtype=float)
+#     T = np.diag(a) + np.diag(b[:-1], 1) + np.diag(b[:-1], -1)
+#     theta, S = np.linalg.eigh(T)                     # eigenvectors s_i in the columns
+#     return np.abs(b[-1] * S[-1, np.argsort(-theta)])  # |β_m s_{m,i}|, largest θ first
+# ```
+# </details>
+#
+# Your estimates after 8, 10 and 12 products, against the residuals the library computes explicitly (one
+# more product per Ritz vector) and against the true distance to the nearest eigenvalue of the dense
+# Hessian:
+
+# %%
+for m_ in (8, 10, 12):
+    a_, b_ = (np.asarray(v, dtype=np.float64) for v in lanczos(H.hvp, q0, m_))
+    theta_ = np.linalg.eigvalsh(np.diag(a_) + np.diag(b_[:-1], 1) + np.diag(b_[:-1], -1))[::-1][:5]  # top 5 Ritz values
+    est = np.asarray(ritz_residuals(a_, b_), dtype=np.float64)[:5]  # yours: |β_m s_{m,i}|
+    explicit = hs.lanczos(H, 5, tol=1e-300, max_iter=m_, generator=torch.Generator().manual_seed(1)).residuals.numpy()
+    error = np.array([float((exact - t).abs().min()) for t in theta_])  # distance to the nearest eigenvalue
+    print(f"m = {m_:2d}: estimate {np.array2string(est, precision=1)}\n        explicit {np.array2string(explicit, precision=1)}"
+          f"\n        error    {np.array2string(error, precision=1)}")
+
+# %% [markdown]
+# ### Derivation 5.2 — why the extreme eigenvalues come first
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵⚪ · **Time** ≈ 25 min · **Kind** derivation
+#
+# The plot above shows the top Ritz values converging within a dozen products while the bulk does not.
+# (a) Show that the Krylov space $\mathcal K_m = \operatorname{span}\{q, Hq, \dots, H^{m-1}q\}$ is $\{p(H)q : \deg p < m\}$,
+# and that the largest Ritz value is $\theta_1 = \max_{v \in \mathcal K_m} v^\top Hv / v^\top v$. (b) With
+# $q = \sum_k c_k u_k$, pick a polynomial that is large at $\lambda_1$ and at most 1 in absolute value on
+# $[\lambda_n, \lambda_2]$ — a shifted Chebyshev polynomial $T_{m-1}$ — and derive the Kaniel–Paige bound
+#
+# $$
+# 0 \le \lambda_1 - \theta_1 \le (\lambda_1 - \lambda_n)\left(\frac{\tan\angle(q, u_1)}{T_{m-1}(1 + 2\gamma)}\right)^2,
+# \qquad \gamma = \frac{\lambda_1 - \lambda_2}{\lambda_2 - \lambda_n},
+# $$
+#
+# where $T_{m-1}(1 + 2\gamma) = \cosh\bigl((m-1)\operatorname{arccosh}(1 + 2\gamma)\bigr)$ grows geometrically in $m$. (c) Why
+# can no polynomial do the same for an eigenvalue in the middle of the spectrum? The cell after the
+# answer checks the bound against your Lanczos on the tiny model.
+#
+# <details><summary>Hint</summary>
+#
+# (a) Every vector of $\mathcal K_m$ is a combination of $H^jq$, $j < m$. The Rayleigh–Ritz values are the
+# stationary values of $v^\top Hv/v^\top v$ on $\mathcal K_m$. (b) Bound the Rayleigh quotient of $v = p(H)q$ from
+# below: $\lambda_1 - R(v) = \sum_{k>1}(\lambda_1 - \lambda_k)p(\lambda_k)^2c_k^2 / \sum_k p(\lambda_k)^2c_k^2$. (c) A polynomial
+# that is small on both sides of an interior point and large at it needs roughly twice the degree, and
+# the relative gap of an interior eigenvalue is small.
+# </details>
+#
+# <details><summary>Worked answer</summary>
+#
+# (a) $\mathcal K_m$ is spanned by $H^jq$, $j < m$, so its vectors are exactly $p(H)q$ with $\deg p < m$. $Q_m$ is
+# an orthonormal basis of it and $T_m = Q_m^\top HQ_m$, so the Ritz values are the stationary values of the
+# Rayleigh quotient restricted to $\mathcal K_m$, the largest being its maximum (Courant–Fischer).
+#
+# (b) For $v = p(H)q = \sum_k p(\lambda_k)c_ku_k$:
+# $\lambda_1 - \theta_1 \le \lambda_1 - R(v) = \dfrac{\sum_{k>1}(\lambda_1 - \lambda_k)p(\lambda_k)^2c_k^2}{\sum_k p(\lambda_k)^2c_k^2}
+# \le (\lambda_1 - \lambda_n)\dfrac{\max_{k>1}p(\lambda_k)^2\sum_{k>1}c_k^2}{p(\lambda_1)^2c_1^2}$.
+# Take $p(t) = T_{m-1}\bigl(1 + 2\frac{t - \lambda_2}{\lambda_2 - \lambda_n}\bigr)$: on $[\lambda_n, \lambda_2]$ its argument lies in
+# $[-1, 1]$, so $|p| \le 1$, and at $\lambda_1$ it is $T_{m-1}(1 + 2\gamma)$. With $\sum_{k>1}c_k^2/c_1^2 = \tan^2\angle(q, u_1)$ this
+# is the bound. Outside $[-1, 1]$, $T_k(x) = \cosh(k\operatorname{arccosh}x) \approx \tfrac12(x + \sqrt{x^2 - 1})^k$: the error
+# falls geometrically, faster the larger the relative gap $\gamma$. The same argument from below gives the
+# smallest eigenvalue; deflating $u_1$ gives $\lambda_2$ next, and so on inwards.
+#
+# (c) An interior $\lambda_j$ has eigenvalues on both sides. A polynomial large at $\lambda_j$ and small on
+# $[\lambda_n, \lambda_{j+1}] \cup [\lambda_{j-1}, \lambda_1]$ exists but grows much more slowly with its degree, and the
+# relative gap $(\lambda_{j-1} - \lambda_j)/(\lambda_1 - \lambda_n)$ of a bulk eigenvalue is tiny. Interior Ritz values
+# converge only after the extremes have been resolved — which is why the bulk is read as a quadrature
+# (SLQ), not as eigenvalues.
+# </details>
+
+# %%
+import math
+
+lam_ = exact.numpy()  # dense eigenvalues, ascending
+l1, l2, ln_ = lam_[-1], lam_[-2], lam_[0]
+u1 = torch.linalg.eigh(D).eigenvectors[:, -1]  # the top eigenvector
+c1_ = float(u1 @ (q0 / q0.norm()))
+tan2, gamma = (1 - c1_**2) / c1_**2, (l1 - l2) / (l2 - ln_)
+print(" m   λ1 − θ1    Kaniel–Paige bound   |θ5 − λ5|   θ_min − λ_min")
+for j in (2, 4, 6, 8, 10, 15, 20):
+    th = np.linalg.eigvalsh(T_m[:j, :j])  # the Ritz values after j steps: T_j is T_m's leading j × j block
+    bound = (l1 - ln_) * tan2 / math.cosh((j - 1) * math.acosh(1 + 2 * gamma)) ** 2
+    fifth = f"{abs(th[-5] - lam_[-5]):.1e}" if j >= 5 else "—"
+    err1 = max(l1 - th[-1], 0.0)  # below ~1e-15 it is rounding
+    print(f"{j:2d}   {err1:8.1e}   {bound:12.1e}         {fifth:>8s}    {th[0] - ln_:8.1e}")
+
 
 # %% [markdown]
 # **Stochastic Lanczos quadrature** (SLQ) turns a few short Lanczos runs into a Gauss quadrature for
@@ -218,26 +413,32 @@ fig = ps.plot_spectrum_histograms({f"step {s}": sp for s, sp in zip(demo_steps, 
 # A claim is judged statistic by statistic, and its verdict is the family's: per seed, the median
 # over the six statistics of each margin. The ledger says how many statistics agree.
 #
-# ### Exercise: the effective rank
+# ### Exercise 5.2 — the effective rank
 #
-# Write the first statistic for a dense spectrum, a 1-D tensor of eigenvalues of any sign:
-# $p_i = |\lambda_i| / \sum_j |\lambda_j|$, $S = -\sum_i p_i \log p_i$ (with $0 \log 0 = 0$), and return
-# $e^{S}$. **Predict first:** what is it for the ±-symmetric step-0 spectrum $\{1, -1, 0.5, -0.5\}$, and
-# for four equal eigenvalues? The checker tries your function on several spectra (a saddle, exact
-# zeros, one dominant eigenvalue) and says what is wrong. As shipped the stub raises
-# `NotImplementedError` and the notebook goes on with the reference.
+# > **Difficulty** ★☆☆ · **Importance** 🔵⚪⚪ · **Time** ≈ 10 min · **Kind** computation
+#
+# Write the first statistic of the table for a dense spectrum: a 1-D tensor of eigenvalues of any sign
+# → one number, the exponential of the entropy of the curvature mass. **Predict first:** what is it for
+# the ±-symmetric step-0 spectrum $\{1, -1, 0.5, -0.5\}$, and for four equal eigenvalues? The checker
+# tries your function on several spectra (a saddle, exact zeros, one dominant eigenvalue) and says
+# what is wrong.
+#
+# <details><summary>Hint</summary>
+#
+# The "mass" of an eigenvalue is its absolute value, normalised to a distribution. An exact zero
+# eigenvalue must not produce NaN: `torch.xlogy(p, p)` is $p\log p$ with $0\log 0 = 0$.
+# </details>
 
 # %%
 def effective_rank(eigs):
     # eigs: (n,) eigenvalues, any sign  ->  a number
-    # YOUR CODE HERE: exp(−Σ p log p) with p_i = |λ_i| / Σ_j |λ_j|
+    # how many directions share the curvature mass |λ| (exp of its entropy)
+    # example: [2., 2., 2., 2.]  ->  4.0;  [5., 0., 0.]  ->  1.0
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
 effective_rank = check_effective_rank(effective_rank)
-for s_, sp in zip(demo_steps, demo_spectra):  # your function on the d = 8 model's dense spectra
-    print(f"step {s_:3d}: effective rank {effective_rank(torch.as_tensor(sp.values)):.1f} "
-          f"(library {sx.effective_rank(sp):.1f})")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -253,6 +454,11 @@ for s_, sp in zip(demo_steps, demo_spectra):  # your function on the d = 8 model
 # saddle's negative half counts as much as its positive half, which is why step 0 is not a
 # baseline. Four equal eigenvalues give 4: $e^{S}$ counts the directions that share the mass equally.
 # </details>
+
+# %%
+for s_, sp in zip(demo_steps, demo_spectra):  # your function on the d = 8 model's dense spectra
+    print(f"step {s_:3d}: effective rank {effective_rank(torch.as_tensor(sp.values)):.1f} "
+          f"(library {sx.effective_rank(sp):.1f})")
 
 # %% [markdown]
 # A probe batch of 16 sequences gives a different spectrum from one of 128; we use 256 (at `small`)
@@ -300,23 +506,31 @@ for m in (20, 40, 80):
 # instead $\kappa_k = \lambda_1 / \lambda_k$ (`sx.kappa_k`) with a fixed k = 10: the valley is the k steepest walls,
 # and ε only matters if fewer than k eigenvalues exceed it.
 #
-# ### Exercise: κ_k
+# ### Exercise 5.3 — κ_k
 #
-# Write $\kappa_k = \lambda_1/\lambda_k$ for a 1-D tensor of eigenvalues (any order, any sign), with
-# $\lambda_1 \ge \lambda_2 \ge \dots$; return `float("nan")` when $\lambda_k \le 0$ (fewer than k
-# walls). **Predict first:** for the eigenvalues $\{0.2, 8, -9, 4, 1, 0.01, 2\}$ and $k = 3$, what is
-# $\kappa_3$, and what would the old $\lambda_\max / \min\{\lambda > 0\}$ be?
+# > **Difficulty** ★☆☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 10 min · **Kind** computation
+#
+# Write $\kappa_k$ for a 1-D tensor of eigenvalues in any order and of any sign, and a number $k$; return
+# `float("nan")` when there are not $k$ valley walls (positive eigenvalues). **Predict first:** for the
+# eigenvalues $\{0.2, 8, -9, 4, 1, 0.01, 2\}$ and $k = 3$, what is $\kappa_3$, and what would the old
+# $\lambda_\max / \min\{\lambda > 0\}$ be?
+#
+# <details><summary>Hint</summary>
+#
+# $\lambda_1 \ge \lambda_2 \ge \dots$ are the eigenvalues sorted by value, largest first — not by size: a large
+# negative eigenvalue is no wall. Mind the 1-based $k$ against 0-based indexing.
+# </details>
 
 # %%
 def kappa_k(eigs, k):
-    # eigs: (n,) eigenvalues  ->  λ_1 / λ_k (descending order), NaN when λ_k ≤ 0
+    # eigs: (n,) eigenvalues, any order, any sign; k: how many walls  ->  a number (nan without k walls)
+    # how many times steeper the steepest wall is than the k-th steepest
+    # example: eigs = [1., 4., -5., 2.], k = 2  ->  2.0;  k = 4  ->  nan
     # YOUR CODE HERE
     raise NotImplementedError
 
 
 kappa_k = check_kappa_k(kappa_k)
-print(f"κ_10 of the d = 8 model at step 150: yours {kappa_k(torch.as_tensor(dense8.values), 10):.4g}, "
-      f"library {sx.kappa_k(dense8, 10):.4g}")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -331,7 +545,12 @@ print(f"κ_10 of the d = 8 model at step 150: yours {kappa_k(torch.as_tensor(den
 # eigenvalue — in a real Hessian, by ε and the near-zero bulk. The negative eigenvalue −9 is not a
 # wall of the valley, so ordering by $|\lambda|$ is wrong too.
 # </details>
-#
+
+# %%
+print(f"κ_10 of the d = 8 model at step 150: yours {kappa_k(torch.as_tensor(dense8.values), 10):.4g}, "
+      f"library {sx.kappa_k(dense8, 10):.4g}")
+
+# %% [markdown]
 # Side by side over a 10× sweep of ε:
 
 # %%
@@ -535,3 +754,26 @@ spectrum_widget(runs[seeds[0]]["records"], index=len(cfg.probe_steps) // 2)
 #    (the Gauss rule's weight); only converged Ritz values, with small residuals, are eigenvalue
 #    estimates.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: the Hessian-level observation (Collapse →
+#   Diversification → Stabilization, Figs. 3, 7, 8), the valley conditioning κ(H_valley), Assumption 1
+#   and the thresholds ε, τ [SUM-E, REV]. Its full text could not be read for this course; how we
+#   measure each statement is our choice [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §1.4,
+#   §1.5, §2.5.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape whose Hessian signature this
+#   chapter looks for [ABS-Wen].
+# - **Lanczos (1950)**, *An iteration method for the solution of the eigenvalue problem of linear
+#   differential and integral operators*, J. Res. Nat. Bur. Standards 45: the method of Exercise 5.1.
+# - **Paige (1980)**, *Accuracy and effectiveness of the Lanczos algorithm for the symmetric eigenproblem*,
+#   Linear Algebra Appl. 34: loss of orthogonality as Ritz values converge, and the ghosts (Exercise 5.1).
+# - **Saad (2011)**, *Numerical Methods for Large Eigenvalue Problems* (2nd ed., SIAM), and **Parlett
+#   (1998)**, *The Symmetric Eigenvalue Problem* (SIAM): the residual $|\beta_m s_{m,i}|$ and the
+#   Kaniel–Paige–Saad bounds (Derivations 5.1–5.2).
+# - **Ghorbani, Krishnan & Xiao (2019)**, arXiv:1901.10159, and **Yao et al. (2020)**, *PyHessian*,
+#   arXiv:1912.07145: Hessian spectra of networks by stochastic Lanczos quadrature and deflated power
+#   iteration (§2).
+# - **Roy & Vetterli (2007)**, *The effective rank: a measure of effective dimensionality*, EUSIPCO: the
+#   statistic of Exercise 5.2.

@@ -29,6 +29,20 @@
 # H200 but, when this notebook was built, only tested on a CPU (the same code, float32, gloo for
 # the two-process test). Section 5 says whether paper-scale records exist in this checkout.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - say what the presets change as the scale grows, what they keep (the loops, the batch size) and why;
+# - count the FLOPs of a looped forward pass by hand and derive the Looped/Single cost ratio;
+# - run the `train` command's code path on a CPU and read what a loop costs in seconds, not FLOPs;
+# - tell what the GPU path adds (bf16 autocast, `torch.compile`, DDP, checkpoints) and where it must not
+#   reach (the Hessian products).
+#
+# **Study time:** about 1–1½ hours (an optional chapter), of which ≈ 15 min for 1 exercise. (The setup
+# cell prints something else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -55,6 +69,7 @@ from loopvalley.claims import assert_verdicts
 from loopvalley.scale.cli_train import run_training
 from loopvalley.looped import sample_dynamics
 from loopvalley.scale.checks import scale_checks
+from loopvalley.scale.exercises_ch06 import check_flops_per_forward
 from loopvalley.looped.plots import plot_split_curves
 from loopvalley.scale.plots import plot_cost_ratio
 from loopvalley.scale.presets import apply_overrides, describe, load_shipped_records, preset, scale_table
@@ -101,6 +116,65 @@ print(f"changes ({' → '.join(r['scale'] for r in looped_rows)}): "
 print("confirmatory seeds of the sample-dynamics experiment: "
       + ", ".join(f"{k} {v['n_seeds']}" for k, v in sample_dynamics.SCALES.items()))
 assert {"batch", "n_loops"} <= set(same), "the prose above says the batch and the loops stay fixed: update it"
+
+# %% [markdown]
+# ### Exercise 6.1 — what a loop costs, counted by hand
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 15 min · **Kind** computation
+#
+# Before section 2 gives the count, make it yourself. Count the floating-point operations of one forward
+# pass of notebook 04's model — one head, attention only (no MLP), width $d$, vocabulary $V$ — on $B$
+# sequences of $T$ tokens at `n_loops` loops: every matrix product, a multiply–add counted as 2 FLOPs,
+# nothing elementwise (the embedding lookup, LayerNorm and softmax are free). Return one number. The
+# checker compares with the library's `forward_flops` and names the term you missed.
+#
+# <details><summary>Hint</summary>
+#
+# An $(a \times b)\cdot(b \times c)$ product costs $2abc$. List the products of one loop — how many $d \times d$
+# projections of the $B\,T$ token vectors, and which products have a $T \times T$ shape — then what happens
+# only once, after the last loop.
+# </details>
+
+# %%
+def flops_per_forward(B, T, d, V, n_loops):
+    # B sequences of T tokens, width d, vocabulary V, n_loops loops  ->  a number (FLOPs)
+    # the cost of every matrix product of one forward pass, a multiply–add counted as 2
+    # example: B = T = d = 1, V = 2, n_loops = 1  ->  16
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+flops_per_forward = check_flops_per_forward(flops_per_forward)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def flops_per_forward(B, T, d, V, n_loops):
+#     per_loop = 4 * 2 * B * T * d * d + 2 * 2 * B * T * T * d   # W_Q, W_K, W_V, W_O; then Q Kᵀ and A V
+#     return n_loops * per_loop + 2 * B * T * d * V               # the readout, once
+# ```
+#
+# The $T^2$ term is the attention proper: every query meets every key ($QK^\top$, $T \times d$ by $d \times T$)
+# and every weight meets every value ($AV$); the causal mask does not halve what a dense product costs.
+# </details>
+#
+# Your count against what PyTorch's FLOP counter measures on the model's explicit attention path, and
+# the ratio it gives for Looped-Attn at the ci preset:
+
+# %%
+from torch.utils.flop_counter import FlopCounterMode
+
+from loopvalley.looped.models import ModelConfig, looped_attn
+
+probe_model = looped_attn(ModelConfig(vocab_size=3, max_len=32, d_model=32), 3)  # the ci width, no LayerNorm
+probe_model.backend = "math"  # the explicit softmax(Q Kᵀ/√d) V path: every product is a matmul
+x_probe = torch.randint(0, 3, (4, 32), generator=g)
+for n in (1, 3):
+    with FlopCounterMode(display=False) as counter:
+        probe_model(x_probe, n_loops=n)
+    print(f"{n} loop(s): yours {flops_per_forward(4, 32, 32, 3, n):,.0f} FLOPs, PyTorch counts {counter.get_total_flops():,}")
+print(f"Looped/Single from your count: {flops_per_forward(64, 32, 32, 3, 3) / flops_per_forward(64, 32, 32, 3, 1):.4f}")
 
 # %% [markdown]
 # ## 2. The price of a loop, in FLOPs
@@ -302,7 +376,25 @@ else:
 # 3. Second derivatives amplify rounding error, and bf16 keeps only about 3 significant digits; the
 #    spectra also need the explicit softmax path (the fused kernel has no double backward on CPU).
 # </details>
+
+# %% [markdown]
+# ## References
 #
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: Looped-Attn applies one layer 3 times
+#   [SUM-A]; the reviews note there are no GPT-2-scale experiments [REV]. Its hyperparameters are not
+#   public (its full text could not be read for this course): the presets here are ours [INF] — see
+#   [docs/paper-notes.md](../docs/paper-notes.md) §1.2, §2.4, §2.10.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley picture [ABS-Wen] behind keeping the batch size
+#   fixed — the hillside oscillation depends on the gradient noise at a given learning rate (our reading
+#   [INF]).
+# - **Kaplan et al. (2020)**, *Scaling Laws for Neural Language Models*, arXiv:2001.08361: FLOP accounting —
+#   2 FLOPs per multiply–add, a training step about 3× a forward pass (Exercise 6.1, §2).
+# - **Micikevicius et al. (2018)**, *Mixed Precision Training*, arXiv:1710.03740, and **Li et al. (2020)**,
+#   *PyTorch Distributed: Experiences on Accelerating Data Parallel Training*, arXiv:2006.15704: reduced
+#   precision and data-parallel training, the GPU path of §3.
+
+
+# %% [markdown]
 # ## Claims check
 #
 # Two checks of this chapter's machinery (not paper claims, hence the `G` ids):

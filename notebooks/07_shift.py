@@ -33,6 +33,22 @@
 #
 # Notebook 08 runs SHIFT on algorithmic tasks and measures length generalisation.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - compute what SHIFT can save at best, and derive when it saves compute at all;
+# - compute the gradient coherence of a window and explain why it separates drift from hopping;
+# - implement the SCP switch controller over a loss history, and predict how $\delta_1$, $\delta_2$ and
+#   $W$ move the switch;
+# - explain why a fair comparison of training procedures ends every arm with the same decay;
+# - derive Theorem 3's small-weight limit, $\nabla_W L_{\text{looped}} \approx 3\,\nabla_W L_{\text{single}}$, and say
+#   where it stops holding.
+#
+# **Study time:** about 2½–3 hours, of which ≈ 1½ hours for 2 exercises and 2 derivations. (The setup
+# cell prints something else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE (nbval runs them at ci).
 SCALE = "ci"        # ci | small | paper
@@ -53,7 +69,7 @@ import torch
 
 from loopvalley.claims import assert_verdicts
 from loopvalley.looped.compute import equal_flop_steps, train_step_flops
-from loopvalley.shift.exercises_ch07 import check_gradient_coherence
+from loopvalley.shift.exercises_ch07 import check_gradient_coherence, check_scp_switch, check_shift_flop_fraction
 from loopvalley.shift.experiment import (
     CHOSEN_POLICY,
     F3_EARLY,
@@ -128,6 +144,69 @@ for sw in (100, 150, 300):
           f"best case {flop_ratio_bound(sw, S, S, c):.3f}× Looped's FLOPs")
 
 # %% [markdown]
+# ### Derivation 7.1 — when does SHIFT save compute?
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 15 min · **Kind** derivation
+#
+# The best case credited every Single step with a full Looped step of work. Suppose instead that a
+# Single step does the work of a fraction $\varphi \in [0, 1]$ of a Looped step ($\varphi = 1$: the best case;
+# $\varphi = 0$: useless), and that after the switch the Looped steps carry on from where the Single steps
+# left off. Looped needs $T_L$ steps to reach the target; SHIFT switches at step $s$ (with $\varphi s \le T_L$).
+# (a) Find the fraction of Looped's budget $S F_3$ that SHIFT spends to reach the same target.
+# (b) Show that SHIFT saves compute against Looped's own $T_L$ steps if and only if $\varphi > c = F_1/F_3$,
+# whatever $s$. (c) With the $c$ printed above, how much of a Looped step must a Single step be worth?
+# Write (a) as a function.
+#
+# <details><summary>Hint</summary>
+#
+# Count in units of one Looped step's FLOPs, $F_3$: a Single step costs $c$. After $s$ Single steps, how
+# many Looped steps of work are still missing?
+# </details>
+
+# %%
+def shift_flop_fraction(s, T_L, S, c, phi):
+    # s: the switch step; T_L: Looped's steps to the target; S: Looped's budget in steps;
+    # c = F1/F3; phi: a Single step's work in Looped steps  ->  a number: SHIFT's FLOPs / (S·F3)
+    # example: s = 100, T_L = 600, S = 600, c = 0.5, phi = 1.0  ->  0.9167
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+shift_flop_fraction = check_shift_flop_fraction(shift_flop_fraction)
+
+# %% [markdown]
+# <details><summary>Worked answer</summary>
+#
+# (a) $s$ Single steps cost $s\,c$ (in $F_3$) and do $\varphi s$ Looped steps of work; $T_L - \varphi s$ Looped steps
+# remain, at 1 each. Divided by Looped's budget $S$:
+#
+# $$
+# \frac{s\,c + T_L - \varphi s}{S} = \frac{T_L - s(\varphi - c)}{S},
+# $$
+#
+# section 1's best case at $\varphi = 1$. (b) Looped itself spends $T_L/S$ to get there, so SHIFT's saving is
+# $s(\varphi - c)/S$: positive iff $\varphi > c$, and larger the later the switch — *as long as* the Single
+# steps keep doing that much work. (c) $\varphi > c \approx 1/3$: a Single step must do at least a third of what
+# a Looped step does. On the plateau (Single's steps no longer move the complex split) $\varphi$ drops
+# towards 0, so every Single step taken there is pure loss: SCP has to switch soon after the plateau
+# begins, not long after.
+#
+# ```python
+# def shift_flop_fraction(s, T_L, S, c, phi):
+#     return (s * c + (T_L - phi * s)) / S
+# ```
+# </details>
+#
+# Your fraction against the library's best case ($\varphi = 1$) at the switch steps above, and at the
+# break-even $\varphi = c$:
+
+# %%
+for sw in (100, 150, 300):
+    print(f"switch at step {sw}: φ = 1 yours {shift_flop_fraction(sw, S, S, c, 1.0):.3f} "
+          f"(library {flop_ratio_bound(sw, S, S, c):.3f}); φ = 0.5 {shift_flop_fraction(sw, S, S, c, 0.5):.3f}; "
+          f"φ = c {shift_flop_fraction(sw, S, S, c, c):.3f}")
+
+# %% [markdown]
 # ## 2. A fair horizon: every arm ends with the same decay
 #
 # Notebooks 01–02 showed that at a constant learning rate the iterate keeps hopping between the
@@ -178,26 +257,32 @@ for r in runs:
 # **stalled** when $r_t<\delta_1$ and $\rho_t<\delta_2$; SHIFT switches at the $W$-th consecutive
 # stalled check. SHIFT may only switch while Single is in its stable phase (checks up to $S - D$).
 #
-# ### Exercise: the gradient coherence of one window
+# ### Exercise 7.1 — the gradient coherence of one window
+#
+# > **Difficulty** ★☆☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 10 min · **Kind** computation
 #
 # Write $\rho$ for the $k$ gradients of a window stacked as a tensor of shape `(k, n)` (row $j$ is
-# $\nabla L_j$); return 0 when every gradient is 0. **Predict first:** what is $\rho$ for 100
-# independent random gradients, for 100 copies of one gradient, and for steps that alternate $g, -g$?
-# The checker runs your function on windows like these and says what is wrong (the ratio upside down,
-# a mean against a sum, squared norms, the wrong axis, 0/0).
+# $\nabla L_j$); return 0 when every gradient is 0. **Predict first:** what is $\rho$ for 100 independent
+# random gradients, for 100 copies of one gradient, and for steps that alternate $g, -g$? The checker
+# runs your function on windows like these and says what is wrong (the ratio upside down, a mean against
+# a sum, squared norms, the wrong axis, 0/0).
+#
+# <details><summary>Hint</summary>
+#
+# The numerator is the length of the window's net step, the denominator the length of the path its
+# steps would make if they all pointed the same way. Which axis of `grads` runs over the steps?
+# </details>
 
 # %%
 def gradient_coherence(grads):
     # grads: (k, n), one gradient per row  ->  a number in [0, 1]
-    # YOUR CODE HERE: ‖Σ_j g_j‖ / Σ_j ‖g_j‖
+    # how much of the window's gradient survives adding the steps up, as a share of what could
+    # example: [[1., 0.], [0., 1.]]  ->  0.7071;  [[1., 0.], [-1., 0.]]  ->  0.0
+    # YOUR CODE HERE
     raise NotImplementedError
 
 
 gradient_coherence = check_gradient_coherence(gradient_coherence)
-noise = torch.randn(100, 1000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-print(f"100 independent gradients: ρ = {gradient_coherence(noise):.3f} (1/√100 = {1 / math.sqrt(100):.3f}); "
-      f"100 copies of one: {gradient_coherence(noise[:1].repeat(100, 1)):.3f}; "
-      f"g, −g, g, −g: {gradient_coherence(torch.cat([noise[:1], -noise[:1]] * 2)):.3f}")
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -214,21 +299,72 @@ print(f"100 independent gradients: ρ = {gradient_coherence(noise):.3f} (1/√10
 # the hopping iterate of notebook 02. The controller computes the same ratio from running sums, so
 # it never stores the window.
 # </details>
+
+# %%
+noise = torch.randn(100, 1000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+print(f"100 independent gradients: ρ = {gradient_coherence(noise):.3f} (1/√100 = {1 / math.sqrt(100):.3f}); "
+      f"100 copies of one: {gradient_coherence(noise[:1].repeat(100, 1)):.3f}; "
+      f"g, −g, g, −g: {gradient_coherence(torch.cat([noise[:1], -noise[:1]] * 2)):.3f}")
+
+# %% [markdown]
+# ### Exercise 7.2 — the switch controller
 #
-# The stall test in ten lines, on seed 0's recorded history, against the library's:
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 25 min · **Kind** mechanism
+#
+# Now the controller itself, as a replay of a recorded history. `loss` and `coherence` hold one entry
+# per check (the window's mean training loss $L_t$ and its coherence $\rho_t$); with the thresholds
+# `delta1`, `delta2` and the patience `patience` ($W$), return the index of the check at which SHIFT
+# switches, or `None` if it never does. A check is *stalled* when the loss has stopped improving —
+# measured relative to where it was — and the window's gradients cancel; SHIFT switches at the $W$-th
+# stalled check in a row. The checker replays histories built to catch the usual slips (check 0, the
+# counter, `or` for `and`, one check late, an absolute improvement).
+#
+# <details><summary>Hint</summary>
+#
+# Walk through the checks keeping one counter. Check 0 has no previous loss, so it cannot be stalled.
+# The improvement of check $t$ compares $L_t$ with $L_{t-1}$, as a fraction of $L_{t-1}$. A check that is not
+# stalled sets the counter back to 0.
+# </details>
+
+# %%
+def scp_switch(loss, coherence, delta1, delta2, patience):
+    # loss, coherence: one entry per check; delta1, delta2: thresholds; patience: W  ->  an index, or None
+    # the check at which SHIFT switches: the W-th stalled check in a row (no improvement, gradients cancel)
+    # example: loss = [1., .9, .9, .9, .9], coherence = [.1] * 5, delta1 = .01, delta2 = .2, patience = 2  ->  3
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+scp_switch = check_scp_switch(scp_switch)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def scp_switch(loss, coherence, delta1, delta2, patience):
+#     count = 0
+#     for t in range(1, len(loss)):                             # check 0 has no predecessor
+#         r = (loss[t - 1] - loss[t]) / loss[t - 1]              # relative improvement r_t
+#         stalled = r < delta1 and coherence[t] < delta2         # both: flat loss *and* cancelling gradients
+#         count = count + 1 if stalled else 0                    # consecutive stalled checks c_t
+#         if count >= patience:
+#             return t                                           # the W-th in a row
+#     return None
+# ```
+#
+# The library's `ShiftController` keeps the same counter live, from running sums of the window's loss
+# and gradients, and sets `model.n_loops = 3` when it fires.
+# </details>
+#
+# Your controller on seed 0's recorded history, against the library's replay:
 
 # %%
 h = stable_history(runs[0].records["single"].probes["shift"], S - D)
-L, rho = np.asarray(h["loss"]), np.asarray(h["coherence"])
-r = np.r_[np.nan, (L[:-1] - L[1:]) / L[:-1]]  # r_t = (L_{t−1} − L_t) / L_{t−1}
-stalled = np.r_[False, (r[1:] < sc.delta1) & (rho[1:] < sc.delta2)]  # [r_t < δ1] ∧ [ρ_t < δ2]
-count = np.zeros(len(L), int)
-for t in range(1, len(L)):
-    count[t] = count[t - 1] + 1 if stalled[t] else 0  # c_t: consecutive stalled checks
-fire = int(np.argmax(count >= sc.patience)) if (count >= sc.patience).any() else None
+fire = scp_switch(list(h["loss"]), list(h["coherence"]), sc.delta1, sc.delta2, sc.patience)
 lib = criterion_trace(h, sc.delta1, sc.delta2, sc.patience)
-assert np.array_equal(count, lib["count"]) and fire == lib["fire"]
-print(f"seed {runs[0].seed}: SCP fires at step {h['step'][fire] if fire is not None else 'never'}")
+assert fire == lib["fire"]
+print(f"seed {runs[0].seed}: SCP fires at step {h['step'][fire] if fire is not None else 'never'} "
+      "(your controller and the library's agree)")
 
 # %%
 fig = plot_criterion(h, sc, runs[0].records, last_step=S - D)
@@ -395,6 +531,67 @@ for label, pre in (("theorem's model (linear, no LayerNorm)", "thm"), ("experime
 # *Figure 7.6* — Cosine of Single's and Looped's gradients at the same weights along Single's run, per attention matrix: compare the W_Q and W_K curves in the early window (shaded) with F3's threshold (dotted), in the theorem's model and in the experiments' model.
 
 # %% [markdown]
+# ### Derivation 7.2 — Theorem 3 at small weights
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵⚪ · **Time** ≈ 30 min · **Kind** derivation
+#
+# In the theorem's model (linear attention, no LayerNorm) the residual stream is
+# $E_{t+1} = E_t + A(E_t)$, with $A(E) = W_O\,\bigl((EW_Q^\top)(EW_K^\top)^\top \odot M\bigr)\,EW_V^\top / (i + 1)$ row by row,
+# and the loss reads $E_n$ through the readout. Let every weight be of size $\varepsilon$. (a) Show that
+# $E_0 = O(\varepsilon)$ and $A(E_t) = O(\varepsilon^7)$, so that every loop barely changes the stream. (b) Write
+# $\nabla_{W_Q} L$ of the $n$-loop model as a sum over the loops $t$ (chain rule through $E_n, \dots, E_{t+1}$)
+# and show that every term equals the one-loop gradient up to a relative $O(\varepsilon^6)$: hence
+# $\nabla_{W_Q} L_{\text{looped}} = n\,\nabla_{W_Q} L_{\text{single}}\,(1 + O(\varepsilon^6))$, the same for $W_K$, and the cosine
+# of the two gradients tends to 1. (c) Which part of the argument fails once the weights have grown, and
+# what do you expect the cosine to do then? The cell after the answer measures the gradient ratio and
+# $1 - \cos$ at four initial scales.
+#
+# <details><summary>Hint</summary>
+#
+# (a) Count the weight matrices in each factor: $Q = EW_Q^\top$ is $O(\varepsilon^2)$. (b) The loop's Jacobian is
+# $\partial E_{t+1}/\partial E_t = I + \partial A/\partial E$; loop $t$ contributes
+# $\frac{\partial L}{\partial E_n}\bigl(\prod_{u>t}\frac{\partial E_{u+1}}{\partial E_u}\bigr)\frac{\partial A}{\partial W_Q}(E_t)$. What are these factors when
+# $E_t = E_0(1 + O(\varepsilon^6))$?
+# </details>
+#
+# <details><summary>Worked answer</summary>
+#
+# (a) $E_0 = W_Ex + p$ is $O(\varepsilon)$. $Q, K, V$ are $O(\varepsilon^2)$, the scores $QK^\top$ $O(\varepsilon^4)$, the mix
+# $(\cdot)V$ $O(\varepsilon^6)$ and $W_O$ adds one more: $A = O(\varepsilon^7) = E_0\cdot O(\varepsilon^6)$ (the sums over $d$ and
+# $T$ add constant factors). By induction $E_t = E_0 + O(t\varepsilon^7)$.
+#
+# (b) $L$ depends on $W_Q$ through every loop:
+# $\nabla_{W_Q}L_n = \sum_{t<n}\frac{\partial L}{\partial E_n}\Bigl(\prod_{u=t+1}^{n-1}(I + A'(E_u))\Bigr)\frac{\partial A}{\partial W_Q}(E_t)$. Each Jacobian
+# factor is $I + O(\varepsilon^6)$, $\partial A/\partial W_Q$ is evaluated at $E_t = E_0(1 + O(\varepsilon^6))$, and $\partial L/\partial E_n$ at
+# $E_n = E_0(1 + O(\varepsilon^6))$ — the point where the one-loop model evaluates $\partial L/\partial E_1$. So each of
+# the $n$ terms is the one-loop gradient $\frac{\partial L}{\partial E_1}\frac{\partial A}{\partial W_Q}(E_0)$ times $1 + O(\varepsilon^6)$: the sum
+# is $n$ times it, the ratio of norms tends to $n$ and the cosine to 1, for every attention matrix —
+# the cosine to second order in the relative error, $1 - \cos = O(\varepsilon^{12})$: from $\varepsilon = 0.02$ to
+# $0.1$ (five times larger) it grows by about $5^{12} \approx 2\cdot10^8$ in the cell below.
+#
+# (c) The expansion needs $A(E_t) \ll E_t$. Once the weights have grown (or with $\varepsilon\sqrt d$ of order 1),
+# loop $t$ sees a stream the earlier loops have changed and its Jacobians are far from $I$: the terms no
+# longer agree and the cosine falls — in the runs above it decorrelates after a few dozen steps. The
+# theorem's "shared river upstream" is an early-training statement.
+# </details>
+
+# %%
+from dataclasses import replace
+
+from loopvalley.looped.models import build_model
+from loopvalley.shift.controller import attn_grads, cosine
+from loopvalley.shift.experiment import theorem_model_run
+from loopvalley.train import next_token_loss
+
+thm = theorem_model_run(run).model  # linear attention, no LayerNorm, no MLP
+x_thm = run.data.sample(seeds[0]).train[:256]
+for std in (0.002, 0.02, 0.1, 0.2):
+    m_thm = build_model(replace(thm, init_std=std, n_loops=1), torch.Generator().manual_seed(0))
+    g1, g3 = attn_grads(m_thm, x_thm, 1, next_token_loss), attn_grads(m_thm, x_thm, 3, next_token_loss)
+    print(f"init std {std:5g}: " + ", ".join(f"{w} ‖∇₃‖/‖∇₁‖ = {float(g3[w].norm() / g1[w].norm()):.3f}, "
+                                             f"1 − cos = {abs(1 - cosine(g1[w], g3[w])):.1e}" for w in ("W_Q", "W_K")))
+
+# %% [markdown]
 # Theorem 3's premises (our reading; the paper's exact matrices are not public): the score matrix
 # $W_{QK} = W_Q^\top W_K$ should be diagonally dominant (Assumption 4) and products of the attention
 # matrices close to PSD (Assumption 5). PSD-ness is $\sum_i \max(\lambda_i,0)/\sum_i|\lambda_i|$ of
@@ -460,3 +657,20 @@ print(assert_verdicts(claims, {"F1": {"holds", "inconclusive"}, "F2": {"holds", 
 # 3. A loss plateau while successive gradients still agree (ρ near 1): the iterate drifting slowly
 #    along a river rather than hopping between walls.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: SHIFT, the SHIFT Criterion with Patience
+#   ($\delta_1$, $\delta_2$, $W$), Theorem 3 ("shared river upstream") and its Assumptions 4–5, and the
+#   training-speed results (Figs. 4, 11–16) [SUM-S, REV]. What SCP monitors, the thresholds and the
+#   speed-up numbers are not public (its full text could not be read for this course): the criterion
+#   here is our reading [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §1.5, §1.6, §2.6.
+# - **Wen et al. (2024)**, arXiv:2410.05192: a learning-rate decay reveals the progress hidden by the
+#   hillside oscillation [ABS-Wen] — why every arm here ends with the same decay (§2).
+# - **Gong, He, Li, Qin, Wang & Liu (2019)**, *Efficient Training of BERT by Progressively Stacking* (ICML
+#   2019): growing a network's depth during training from a shallower one, the idea SHIFT applies to
+#   loops.
+# - **Kingma & Ba (2015)**, *Adam*, arXiv:1412.6980, and **Loshchilov & Hutter (2019)**, *Decoupled Weight
+#   Decay Regularization*, arXiv:1711.05101: the optimiser whose moments the switch policy keeps or
+#   resets (§4).

@@ -23,6 +23,22 @@
 # none of them in the training set — at the training lengths and beyond them, against chance and
 # against the best predictor that ignores the input. About 60 s at the CI scale.
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - write an algorithmic task as a next-token sequence and compute its answer tokens (addition, least
+#   significant bit first, with its carry);
+# - explain why in-distribution accuracy needs held-out problems, and count the distinct problems of a
+#   length;
+# - compute exact match from next-token predictions, and say why it falls with the answer's length when
+#   the token accuracy does not;
+# - read a length-generalisation curve against chance and the input-blind baseline.
+#
+# **Study time:** about 1–1½ hours, of which ≈ 25 min for 2 exercises. (The setup cell prints something
+# else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE (nbval runs them at ci).
 SCALE = "ci"        # ci | small | paper
@@ -37,6 +53,7 @@ scale, g = setup(seed=0, scale=SCALE, chapter="08_algorithmic_tasks")
 
 # %%
 import numpy as np
+import torch
 
 from loopvalley.claims import assert_verdicts
 from loopvalley.shift.algorithmic_tasks import (
@@ -49,9 +66,22 @@ from loopvalley.shift.algorithmic_tasks import (
     run_tasks,
 )
 from loopvalley.shift.controller import switch_step_of
+from loopvalley.shift.exercises_ch08 import check_addition_answer, check_exact_match
 from loopvalley.shift.plots import plot_length_generalisation
 from loopvalley.seeds import confirmatory
-from loopvalley.shift.tasks import TASKS, TaskConfig, decode, n_distinct_problems, problem_content, sample_problems
+from loopvalley.shift.tasks import (
+    PAD,
+    SEP,
+    TASKS,
+    VOCAB_SIZE,
+    TaskConfig,
+    answer_mask,
+    decode,
+    n_distinct_problems,
+    problem_content,
+    problem_tokens,
+    sample_problems,
+)
 
 cfg = config(scale)
 seeds = confirmatory(cfg.n_seeds)
@@ -87,6 +117,56 @@ for task in TASKS:
     print(f"{task:10s}", " | ".join(decode(row) for row in toks))
 
 # %% [markdown]
+# ### Exercise 8.1 — the answer to an addition problem
+#
+# > **Difficulty** ★☆☆ · **Importance** 🔵⚪⚪ · **Time** ≈ 10 min · **Kind** computation
+#
+# Write what the model has to produce for an addition problem: `a` and `b` are lists of $n$ bits, least
+# significant bit first (as in the table); return their sum as a list of $n + 1$ bits, least significant
+# first. The checker names the usual slips (the bits read the other way round, the last carry dropped, no
+# carry at all).
+#
+# <details><summary>Hint</summary>
+#
+# Add column by column from the left — the least significant bits come first — keeping a carry; or turn
+# both lists into integers (bit $i$ is worth $2^i$), add, and turn the sum back into $n + 1$ bits.
+# </details>
+
+# %%
+def addition_answer(a, b):
+    # a, b: lists of n bits, least significant first  ->  a list of n + 1 bits, least significant first
+    # the answer tokens of the problem a + b
+    # example: a = [1, 0, 1], b = [1, 1, 0] (5 + 3)  ->  [0, 0, 0, 1] (8)
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+addition_answer = check_addition_answer(addition_answer)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def addition_answer(a, b):
+#     out, carry = [], 0
+#     for x, y in zip(a, b):          # least significant bits first: the carry flows to the right
+#         s = x + y + carry
+#         out.append(s % 2)
+#         carry = s // 2
+#     return out + [carry]            # n + 1 bits
+# ```
+#
+# Least-significant-first is what makes addition learnable left to right: when the model writes answer
+# bit $i$ it has already written bit $i - 1$, whose carry it needs.
+# </details>
+#
+# Your answers inside complete problems, as the model reads them:
+
+# %%
+for a_, b_ in (([1, 0, 1], [1, 1, 0]), ([1, 1, 1, 1], [1, 0, 0, 0])):
+    print(decode(problem_tokens("addition", a_ + b_)), "| yours:", " ".join(map(str, addition_answer(a_, b_))))
+
+# %% [markdown]
 # ## 2. Held-out problems, and how many distinct ones there are
 #
 # A length-$n$ problem has only so many possible contents — $2^n$ for parity. Train on 4096 rows of
@@ -106,6 +186,61 @@ for t in cfg.tasks:
     print(f"{t.task}: {split.n_distinct_train} distinct problems in {split.train.shape[0]} training rows "
           f"(of {total} at lengths {lo}..{hi}); {len(test)} held-out test problems; overlap {len(train & test)}")
     assert not train & test
+
+# %% [markdown]
+# ### Exercise 8.2 — exact match
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵🔵 · **Time** ≈ 15 min · **Kind** computation
+#
+# Every accuracy below is an *exact match*: the share of problems whose whole answer is right. Write it
+# from next-token predictions: `pred` has shape `(B, T−1)` (`pred[:, t]` is the model's guess for
+# `tokens[:, t + 1]`, as teacher forcing gives them) and `tokens` `(B, T)` holds padded problems (`PAD`
+# before and after, `SEP` for '='). Only the answer counts — the tokens after '=' up to the padding;
+# return one number in $[0, 1]$. The checker compares with the library's `answer_accuracy` on problems
+# with wrong guesses planted in the prompts, in the padding and in the answers.
+#
+# <details><summary>Hint</summary>
+#
+# Build a mask of the targets that are answer tokens: the target `tokens[:, t + 1]` is one when an '='
+# occurs at or before position $t$ and the target is not `PAD` (a cumulative sum over `tokens == SEP`
+# marks "after '='"). A problem is right when every masked target is predicted right.
+# </details>
+
+# %%
+def exact_match(pred, tokens):
+    # pred: (B, T−1) next-token predictions; tokens: (B, T) padded problems  ->  a number in [0, 1]
+    # the share of problems whose every answer token is predicted right (prompt and padding do not count)
+    # example: tokens = [[BOS, 4, SEP, 4, PAD]] (copy one symbol), pred = [[0, 0, 4, 0]]  ->  1.0;  pred = [[0, 0, 5, 0]]  ->  0.0
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+exact_match = check_exact_match(exact_match)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def exact_match(pred, tokens):
+#     target = tokens[:, 1:]                                        # what pred[:, t] should be: (B, T−1)
+#     after_sep = (tokens == SEP).long().cumsum(1)[:, :-1] > 0      # an '=' at or before position t
+#     answer = after_sep & (target != PAD)                          # the answer targets
+#     right = (pred == target) | ~answer                            # only the answer can be wrong
+#     return float(right.all(dim=1).double().mean())
+# ```
+# </details>
+#
+# Why the strict metric matters beyond the training length: a predictor that gets each answer token
+# right with probability 0.9, independently, on `copy` problems of growing length. Its token accuracy
+# stays at 0.9; its exact match falls like $0.9^n$:
+
+# %%
+for n in (2, 4, 8):
+    toks = sample_problems("copy", 2000, n, 24, g)  # 2000 copy problems of length n, padded to 24 tokens
+    target = toks[:, 1:]
+    slip = answer_mask(toks) & (torch.rand(target.shape, generator=g) < 0.1)  # each answer token wrong w.p. 0.1
+    pred = torch.where(slip, (target + 1) % VOCAB_SIZE, target)
+    print(f"n = {n}: exact match (yours) {exact_match(pred, toks):.3f}, 0.9^n = {0.9 ** n:.3f}")
 
 # %% [markdown]
 # **Positions.** The model uses learned absolute positions up to the longest test problem; every
@@ -208,3 +343,21 @@ print(assert_verdicts([claim], {}, unchecked=("F4",)))
 # 2. 50 %: the parity of uniform bits is 0 or 1 with probability ½ whatever the length, so no
 #    predictor that ignores the bits can do better.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: SHIFT on "algorithmic datasets" with less
+#   wall-clock time and minimal accuracy loss, accuracy drops right after the switch (Figs. 11–16), and
+#   better length generalisation for Looped-Attn [REV, SUM-S]. The task list is not public (its full text
+#   could not be read for this course): the suite here is our choice [INF] — see
+#   [docs/paper-notes.md](../docs/paper-notes.md) §1.3, §1.6, §2.7.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape [ABS-Wen] behind the paper's account
+#   of why looping helps; this chapter tests the consequence, not the landscape.
+# - **Fan, Du, Ramchandran & Lee (2024)**, *Looped Transformers for Length Generalization*,
+#   arXiv:2409.15647 (ICLR 2025): parity, copy, addition, binary sum, unique set, numbers least
+#   significant bit first (§1, Exercise 8.1).
+# - **Ruoss et al. (2023)**, *Randomized Positional Encodings Boost Length Generalization of Transformers*,
+#   arXiv:2305.16843: problems placed at random offsets so that every position is trained (§2).
+# - **Anil et al. (2022)**, *Exploring Length Generalization in Large Language Models*, arXiv:2207.04901:
+#   length generalisation as a test of whether an algorithm was learned (Exercise 8.2).

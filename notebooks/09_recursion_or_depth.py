@@ -28,6 +28,21 @@
 # CI scale; at `small` the runs are loaded from the shipped records (about three minutes of two
 # cores to recompute them).
 
+# %% [markdown]
+# ## Learning objectives
+#
+# After this chapter you can
+#
+# - explain why one attention layer cannot compute the in-context bigram and two composed layers can;
+# - write the forward pass of an untied stack, and say what it shares with Looped-Attn (the compute) and
+#   what it does not (the parameters);
+# - compute an induction score and read it against its chance level;
+# - design a control that separates recursion from depth, and read S4 and S5 for what they show — and
+#   what they do not.
+#
+# **Study time:** about 1½–2 hours, of which ≈ 40 min for 2 exercises. (The setup cell prints something
+# else: how long the *machine* takes to run the notebook.)
+
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; at `small` / `paper` the runs are loaded from the
 # shipped run records (results/<scale>/records/, written by `python -m loopvalley reproduce`)
@@ -57,6 +72,7 @@ from loopvalley.looped.recursion_depth import (
     run_seeds,
     shipped_runs,
 )
+from loopvalley.looped.exercises_ch09 import check_induction_score, check_untied_forward
 from loopvalley.looped.models import format_variant_table, variant_table
 from loopvalley.looped.plots import (
     plot_attention_grid,
@@ -135,6 +151,65 @@ print(f"\ntraining FLOPs per step: Looped / Untied-3 = "
 # parameters).
 
 # %% [markdown]
+# ### Exercise 9.1 — the untied stack
+#
+# > **Difficulty** ★★☆ · **Importance** 🔵🔵⚪ · **Time** ≈ 15 min · **Kind** mechanism
+#
+# Write Untied-$L$'s forward pass: the logits of an untied `model` on tokens `x` `(B, T)`, shape
+# `(B, T, V)`. Its $L$ layers are `model.layers[0]`, …, `model.layers[L-1]`, each with its own
+# `ln_attn` and `attn` (call them; notebook 04 had you write the attention); `model.embed_tokens(x)` gives
+# $E_0$ and `model.readout` the logits. The checker refuses `model(...)` and names the usual slips (one
+# layer reused, the order, one LayerNorm for all, a missing layer or residual).
+#
+# <details><summary>Hint</summary>
+#
+# It is notebook 04's looped forward pass with one change: step $l$ uses layer $l$'s weights instead of
+# the one shared layer. Each step adds its layer's attention of the normalised stream to the stream.
+# </details>
+
+# %%
+def untied_forward(model, x):
+    # model: an untied stack (model.layers[0..L−1]); x: (B, T) token ids  ->  (B, T, V) logits
+    # the L distinct layers applied in series to the residual stream, then the readout
+    # example: x of shape (2, 5) on Untied-3  ->  logits of shape (2, 5, V), equal to model(x)
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+untied_forward = check_untied_forward(untied_forward)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def untied_forward(model, x):
+#     E = model.embed_tokens(x)                           # E_0 = W_E x + p: (B, T, d)
+#     for layer in model.layers:                          # l = 0, …, L − 1, each once
+#         E = E + layer.attn(layer.ln_attn(E))            # E_{l+1} = E_l + Attn_l(LN_l(E_l))
+#     return model.readout(E)                             # (B, T, V)
+# ```
+#
+# Change `model.layers` to `[model.layers[0]] * L` and you have Looped-Attn: the only difference between
+# the two arms is which weights each step reads.
+# </details>
+#
+# Your stack against the library's on a fresh Untied-3, and on `untie(looped)` — an untied copy of a
+# looped model, every layer equal to the shared one — against the looped model itself:
+
+# %%
+from dataclasses import replace
+
+from loopvalley.looped.models import looped_attn, untie, untied_attn
+
+big = replace(s.model, init_std=0.3)  # weights larger than training uses: attention far from uniform
+u3 = untied_attn(big, 3, generator=torch.Generator().manual_seed(0))
+lp = looped_attn(big, 3, generator=torch.Generator().manual_seed(0))
+x_u = torch.randint(0, s.model.vocab_size, (4, s.model.max_len), generator=torch.Generator().manual_seed(1))
+with torch.no_grad():
+    print(f"Untied-3: yours vs model(x), largest difference {float((untied_forward(u3, x_u) - u3(x_u)).abs().max()):.1e}")
+    print(f"untie(Looped-3) with yours vs Looped-3: {float((untied_forward(untie(lp), x_u) - lp(x_u)).abs().max()):.1e}")
+
+# %% [markdown]
 # ## 3. Train all five, over seeds
 #
 # Every arm of a seed sees the same language sample and the same batches, and starts from the same
@@ -207,6 +282,73 @@ for a in cfg.arms:
 # each curve with its dashed line, not with 0. The bottom row is the arm's complex accuracy; the
 # vertical lines mark the half-climb step (solid) and the step at which the best induction score is
 # half-way to its final value (dotted: "the induction head forms").
+
+# %% [markdown]
+# ### Exercise 9.2 — the induction score
+#
+# > **Difficulty** ★★★ · **Importance** 🔵🔵🔵 · **Time** ≈ 25 min · **Kind** mechanism
+#
+# Write the induction score of attention maps `maps` `(L, B, H, T, T)` (one map per loop or layer, batch
+# entry and head) on the tokens `tokens` `(B, T)` that produced them: for every query $t$, the attention
+# mass on the positions right after the earlier occurrences of its own token, averaged over the queries
+# that have at least one such occurrence; shape `(L, H)`. The checker compares with
+# `loopvalley.looped.mechanism.induction_score` and names the usual slips (the occurrences instead of the
+# positions after them, every query averaged, the mass averaged instead of summed).
+#
+# <details><summary>Hint</summary>
+#
+# Build a boolean target mask `(B, T, T)`: `same[b, t, j]` = token $j$ equals token $t$, keep $j < t$
+# (`tril(-1)`), then shift it by one key to the right ($s = j + 1$). The mass of query $t$ is the sum of
+# its map over the masked keys; the eligible queries are those whose mask row is not empty.
+# </details>
+
+# %%
+def induction_score(maps, tokens):
+    # maps: (L, B, H, T, T) attention maps; tokens: (B, T) the ids that produced them  ->  (L, H)
+    # the mass a query puts right after earlier copies of its own token, over the queries that have one
+    # example: tokens = [[0, 1, 0]], a map whose query 2 attends only to key 1  ->  [[1.0]]
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+induction_score = check_induction_score(induction_score)
+
+# %% [markdown]
+# <details><summary>Solution</summary>
+#
+# ```python
+# def induction_score(maps, tokens):
+#     B, T = tokens.shape
+#     same = tokens[:, :, None] == tokens[:, None, :]                 # x_t = x_j: (B, T, T)
+#     earlier = torch.ones(T, T, dtype=torch.bool).tril(-1)          # j < t
+#     match = same & earlier
+#     targets = torch.zeros_like(match)
+#     targets[:, :, 1:] = match[:, :, :-1]                           # s = j + 1
+#     eligible = targets.any(-1)                                     # queries with S_t ≠ ∅: (B, T)
+#     mass = (maps * targets[None, :, None]).sum(-1)                 # Σ_{s ∈ S_t} A[l, b, h, t, s]: (L, B, H, T)
+#     return (mass * eligible[None, :, None]).sum(dim=(1, 3)) / eligible.sum()   # (L, H)
+# ```
+#
+# With $V = 3$ most earlier tokens match, so uniform attention already puts a lot of mass on the targets:
+# compare every score with `induction_chance(tokens)`, never with 0.
+# </details>
+#
+# Your score on the trained Looped-Attn and Untied-3 of the first seed, loop by loop (layer by layer),
+# against the library's and the chance level of the same sequences:
+
+# %%
+from loopvalley.looped.mechanism import induction_chance
+from loopvalley.looped.mechanism import induction_score as library_induction_score
+
+if runs is not None:  # the trained weights of the first seed
+    xc = s.data.sample(seeds[0]).test["complex"][:64]
+    for a in ("looped", "untied-3"):
+        maps_a = runs[0].model(a, s).attention_maps(xc)  # (L, B, H, T, T)
+        mine, lib = induction_score(maps_a, xc)[:, 0], library_induction_score(maps_a, xc)[:, 0]
+        print(f"{a:9s}: yours {', '.join(f'{float(v):.2f}' for v in mine)} | library "
+              f"{', '.join(f'{float(v):.2f}' for v in lib)} | chance {induction_chance(xc):.2f}")
+else:
+    print("the shipped records hold no weights: set RECOMPUTE = True to score the trained models")
 
 # %%
 onset = {a: mean_step(per, a, "induction_step", all_seeds=True) for a in cfg.arms}
@@ -356,3 +498,20 @@ print(assert_verdicts(claims, {"S4": {"holds", "inconclusive"}}, unchecked=("S5"
 # 3. An optimisation effect (shared weights make the plateau shorter), the kind of thing the paper's
 #    landscape story is about — not S5, which asks about the final accuracy.
 # </details>
+
+# %% [markdown]
+# ## References
+#
+# - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: its thesis that the recursive architecture
+#   is what makes looped transformers better [ABS]; the paper runs no depth control (our reading of the
+#   reviews and summaries [REV, SUM-*]; its full text could not be read for this course). The controls
+#   and claims S4–S5 are ours [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §2.3.
+# - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape [ABS-Wen] whose Hessian signature
+#   claim H4 (notebook 05) attributes to recursion or to depth.
+# - **Olsson et al. (2022)**, *In-context Learning and Induction Heads*, arXiv:2209.11895: previous-token
+#   and induction heads, and the scores of Exercise 9.2.
+# - **Edelman et al. (2024)**, arXiv:2402.11004 (NeurIPS 2024): the two-layer previous-token → induction
+#   circuit on in-context Markov chains, and the unigram plateau before it (§1).
+# - **Saunshi et al. (2025)**, *Reasoning with Latent Thoughts: On the Power of Looped Transformers*,
+#   arXiv:2502.17416 (ICLR 2025): a $k$-layer block looped $L$ times against $kL$ distinct layers — the same
+#   control, on other tasks (Exercise 9.1).

@@ -1,5 +1,6 @@
-"""Chapter 02's exercise checkers: check_kappa_valley and check_cumulative_force_bound accept the
-reference and the stub, and name the mistake of plausible wrong implementations."""
+"""Chapter 02's exercise checkers (κ(H_V), the cumulative-force recursion, Theorem 1's bound, the limit C_∞)
+accept the reference, an independent implementation and the stub, and name the mistake of plausible
+wrong implementations (one test per mistake)."""
 
 import re
 
@@ -10,10 +11,16 @@ import torch
 from loopvalley.checking import ExerciseError
 from loopvalley.valley.exercises_ch02 import (
     check_cumulative_force_bound,
+    check_cumulative_force_steps,
+    check_force_limit,
     check_kappa_valley,
     cumulative_force_bound_reference,
+    cumulative_force_steps_reference,
+    force_limit_reference,
     kappa_valley_reference,
 )
+from loopvalley.valley.landscapes import RiverValleyQuadratic, cumulative_force_limit
+from loopvalley.valley.simulate import measured_cumulative_force, simulate
 
 
 def stub(*args):
@@ -41,7 +48,7 @@ def test_kappa_accepts_correct_implementations(fn):
 
 def test_kappa_stub_falls_back(capsys):
     assert check_kappa_valley(stub) is kappa_valley_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, message", [
@@ -86,7 +93,7 @@ def test_bound_accepts_correct_implementations(fn):
 
 def test_bound_stub_falls_back(capsys):
     assert check_cumulative_force_bound(stub) is cumulative_force_bound_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("fn, message", [
@@ -102,23 +109,105 @@ def test_bound_rejects_plausible_mistakes(fn, message):
         check_cumulative_force_bound(fn)
 
 
-def _notebook_solutions(stem):
-    """The code of every collapsed solution in notebooks/<stem>.py (what a student would paste)."""
-    import re
-    from pathlib import Path
+# -- cumulative_force_steps (the mechanism) ------------------------------------------------------
+def steps_correct(lam, b, v0, eta, K):
+    v, C = v0.clone(), [torch.zeros((), dtype=torch.float64)]
+    for _ in range(K):
+        C.append(C[-1] + eta * (b @ v))  # push with v^k ...
+        v = (1 - eta * lam) * v  # ... then one gradient step of the valley
+    return torch.stack(C)
 
-    src = (Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.py").read_text()
-    return [re.sub(r"^# ?", "", b, flags=re.M) for b in re.findall(r"<summary>Solution</summary>\n#\n# ```python\n(.*?)# ```", src, re.S)]
+
+def test_steps_reference_is_the_simulated_force():
+    """Independent truth: the force read off a simulated unforced trajectory, C_K = ηKh − (r_K − r_0)."""
+    lam = torch.tensor([1.0, 0.1, 0.01], dtype=torch.float64)
+    b = torch.tensor([0.01, -0.02, 0.005], dtype=torch.float64)
+    land = RiverValleyQuadratic(lam, b, forced=False)
+    theta0 = torch.tensor([[0.0, 1.0, -2.0, 0.5]], dtype=torch.float64)
+    traj = simulate(land, theta0, lr=1.5, steps=30)
+    torch.testing.assert_close(cumulative_force_steps_reference(lam, b, theta0[0, 1:], 1.5, 30),
+                               measured_cumulative_force(traj, land)[:, 0])
 
 
-def test_the_notebooks_solutions_pass_their_checkers():
-    import torch as _torch
+@pytest.mark.parametrize("fn", [steps_correct, cumulative_force_steps_reference])
+def test_steps_accepts_correct_implementations(fn):
+    assert check_cumulative_force_steps(fn) is fn
 
-    from loopvalley.valley import exercises_ch02 as exercises
 
-    sols = _notebook_solutions("02_u_vs_v_valleys")
-    assert len(sols) == 2, "one collapsed solution per exercise"
-    for code, (name, checker) in zip(sols, [('kappa_valley', 'check_kappa_valley'), ('cumulative_force_bound', 'check_cumulative_force_bound')]):
-        ns = {"torch": _torch}
-        exec(code, ns)
-        assert getattr(exercises, checker)(ns[name]) is ns[name]
+def test_steps_stub_falls_back(capsys):
+    assert check_cumulative_force_steps(stub) is cumulative_force_steps_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def _steps_late(lam, b, v0, eta, K):
+    v, C = v0.clone(), [torch.zeros((), dtype=torch.float64)]
+    for _ in range(K):
+        v = (1 - eta * lam) * v
+        C.append(C[-1] + eta * (b @ v))
+    return torch.stack(C)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_steps_late, "every push comes one step late"),
+    (lambda lam, b, v0, eta, K: steps_correct(lam, b, v0, eta, K)[1:], "C_0 = 0 (no step taken yet) comes first"),
+    (lambda lam, b, v0, eta, K: torch.arange(K + 1) * eta * (b @ v0), "the valley never moves"),
+    (lambda lam, b, v0, eta, K: steps_correct(lam, b, v0, eta, K) / eta, "the factor η is missing"),
+    (lambda lam, b, v0, eta, K: torch.stack([torch.zeros_like(b)] + [eta * b * ((1 - eta * lam) ** k * v0) for k in range(K)]).cumsum(0),
+     "one column per valley direction"),
+])
+def test_steps_rejects_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_cumulative_force_steps(fn)
+
+
+def test_steps_names_a_factor_without_eta():
+    def no_eta(lam, b, v0, eta, K):
+        v, C = v0.clone(), [torch.zeros((), dtype=torch.float64)]
+        for _ in range(K):
+            C.append(C[-1] + eta * (b @ v))
+            v = (1 - lam) * v
+        return torch.stack(C)
+
+    with pytest.raises(ExerciseError, match="ignores the step size"):
+        check_cumulative_force_steps(no_eta)
+
+
+# -- force_limit (the derivation's result) -------------------------------------------------------
+def limit_correct(H, h, th):
+    return h @ torch.linalg.solve(H, th)  # C_∞ = H_RV H_V⁻¹ θ_V⁰
+
+
+def test_limit_reference_is_the_force_after_many_steps():
+    """Independent truth: C_K of the eigenbasis closed form at a K where every direction has drained."""
+    from loopvalley.valley.exercises_ch02 import _spd
+
+    H = _spd(torch.tensor([1.0, 0.3, 0.05], dtype=torch.float64), seed=3)
+    h = torch.tensor([0.01, -0.02, 0.03], dtype=torch.float64)
+    th = torch.tensor([1.0, -1.0, 2.0], dtype=torch.float64)
+    lam, U = torch.linalg.eigh(H)
+    C = cumulative_force_steps_reference(lam, U.T @ h, U.T @ th, 1.0, 2000)[-1]
+    torch.testing.assert_close(force_limit_reference(H, h, th), C)
+    torch.testing.assert_close(force_limit_reference(H, h, th), limit_correct(H, h, th))
+    torch.testing.assert_close(force_limit_reference(H, h, th), cumulative_force_limit(lam, U.T @ h, U.T @ th))
+
+
+@pytest.mark.parametrize("fn", [limit_correct, force_limit_reference])
+def test_limit_accepts_correct_implementations(fn):
+    assert check_force_limit(fn) is fn
+
+
+def test_limit_stub_falls_back(capsys):
+    assert check_force_limit(stub) is force_limit_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda H, h, th: h @ H @ th, "it multiplies by H_V"),
+    (lambda H, h, th: (h * th / torch.diagonal(H)).sum(), "it divides by the diagonal of H_V"),
+    (lambda H, h, th: 2 * limit_correct(H, h, th), "it is twice the limit"),
+    (lambda H, h, th: h * torch.linalg.solve(H, th), "C_∞ is how far the river coordinate is pushed in total"),
+    (lambda H, h, th: -limit_correct(H, h, th), "wrong sign"),
+])
+def test_limit_rejects_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_force_limit(fn)

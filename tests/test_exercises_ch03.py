@@ -1,5 +1,6 @@
-"""Chapter 03's exercise checker: check_unigram_predictive accepts the reference and the stub, and
-names the mistake of plausible wrong implementations."""
+"""Chapter 03's exercise checkers: check_unigram_predictive and check_bigram_predictive accept the
+reference, an independent implementation and the stub, and name the mistake of plausible wrong
+implementations (one test per mistake)."""
 
 import re
 
@@ -8,7 +9,13 @@ import torch
 import torch.nn.functional as F
 
 from loopvalley.checking import ExerciseError
-from loopvalley.language.exercises_ch03 import check_unigram_predictive, unigram_predictive_reference
+from loopvalley.language.exercises_ch03 import (
+    _bigram_variant,
+    bigram_predictive_reference,
+    check_bigram_predictive,
+    check_unigram_predictive,
+    unigram_predictive_reference,
+)
 
 
 def brute_force(tokens, alpha, V):
@@ -44,7 +51,7 @@ def test_stub_falls_back(capsys):
         raise NotImplementedError
 
     assert check_unigram_predictive(stub) is unigram_predictive_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 def _counts(tokens, V):
@@ -72,23 +79,47 @@ def test_rejects_plausible_mistakes(fn, message):
         check_unigram_predictive(fn)
 
 
-def _notebook_solutions(stem):
-    """The code of every collapsed solution in notebooks/<stem>.py (what a student would paste)."""
-    import re
-    from pathlib import Path
+# -- bigram_predictive (the mechanism) ---------------------------------------------------------------
+def bigram_by_hand(tokens, alpha, V):
+    """Independent truth: for each position, count the transitions out of x_t seen inside x_1..x_t."""
+    n, T = tokens.shape
+    out = torch.empty(n, T - 1, V, dtype=torch.float64)
+    for i in range(n):
+        x = tokens[i].tolist()
+        for t in range(1, T):  # predict x_{t+1} from x_1..x_t (0-based: x[:t], current token x[t-1])
+            cur = x[t - 1]
+            nxt = [x[s + 1] for s in range(t - 1) if x[s] == cur]  # what followed earlier copies of x_t
+            for j in range(V):
+                out[i, t - 1, j] = (nxt.count(j) + alpha) / (len(nxt) + V * alpha)
+    return out
 
-    src = (Path(__file__).resolve().parents[1] / "notebooks" / f"{stem}.py").read_text()
-    return [re.sub(r"^# ?", "", b, flags=re.M) for b in re.findall(r"<summary>Solution</summary>\n#\n# ```python\n(.*?)# ```", src, re.S)]
+
+def test_bigram_reference_matches_counting_by_hand():
+    x = torch.randint(0, 3, (4, 13), generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(bigram_predictive_reference(x, 0.5, 3), bigram_by_hand(x, 0.5, 3))
 
 
-def test_the_notebooks_solutions_pass_their_checkers():
-    import torch as _torch
+@pytest.mark.parametrize("fn", [bigram_by_hand, bigram_predictive_reference])
+def test_bigram_accepts_correct_implementations(fn):
+    assert check_bigram_predictive(fn) is fn
 
-    from loopvalley.language import exercises_ch03 as exercises
 
-    sols = _notebook_solutions("03_markov_language")
-    assert len(sols) == 1, "one collapsed solution per exercise"
-    for code, (name, checker) in zip(sols, [('unigram_predictive', 'check_unigram_predictive')]):
-        ns = {"torch": _torch}
-        exec(code, ns)
-        assert getattr(exercises, checker)(ns[name]) is ns[name]
+def test_bigram_stub_falls_back(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_bigram_predictive(stub) is bigram_predictive_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda x, a, V: _bigram_variant(x, a, V, peek=True), "it is not causal"),
+    (lambda x, a, V: _bigram_variant(x, a, V, row_shift=1), "use the row of x_t"),
+    (lambda x, a, V: unigram_predictive_reference(x, a, V), "that is the unigram predictor"),
+    (lambda x, a, V: _bigram_variant(x, a, V, prior=False), "it gives NaN where the current token has never been followed"),
+    (lambda x, a, V: _bigram_variant(x, a, V, norm="t"), "its rows do not sum to 1"),
+    (lambda x, a, V: bigram_by_hand(torch.cat([x, x[:, -1:]], 1), a, V), "nothing to predict after the last token"),
+])
+def test_bigram_rejects_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_bigram_predictive(fn)

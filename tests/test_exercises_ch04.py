@@ -67,7 +67,7 @@ def test_stub_falls_back_with_a_notice(capsys):
         raise NotImplementedError
 
     assert check_causal_attention(stub) is causal_attention_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 def _attn(scale=None, mask="before", axis=-1, transpose=False, weights_only=False, diag=1):
@@ -147,7 +147,7 @@ def test_previous_token_stub_falls_back(capsys):
         raise NotImplementedError
 
     assert check_previous_token_score(stub) is previous_token_score_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 def _sub(maps, offset=-1):
@@ -166,3 +166,70 @@ def _sub(maps, offset=-1):
 def test_previous_token_rejects_plausible_mistakes(fn, message):
     with pytest.raises(ExerciseError, match=re.escape(message)):
         check_previous_token_score(fn)
+
+
+# -- looped_forward (the mechanism) -----------------------------------------------------------------
+from loopvalley.looped.exercises_ch04 import (  # noqa: E402
+    _MODEL,
+    _variant,
+    check_looped_forward,
+    looped_forward_reference,
+)
+
+
+def looped_by_hand(model, x, n_loops):
+    """Independent truth: one head, pre-LayerNorm, written with nn.functional pieces."""
+    a, T = model.attn, x.shape[1]
+    E = F.embedding(x, model.embed.weight) + model.pos[:T]
+    for _ in range(n_loops):
+        Eb = F.layer_norm(E, E.shape[-1:], model.ln_attn.weight, model.ln_attn.bias, model.ln_attn.eps)
+        q, k, v = F.linear(Eb, a.W_Q.weight), F.linear(Eb, a.W_K.weight), F.linear(Eb, a.W_V.weight)
+        E = E + F.linear(brute_force_attention(q[:, None], k[:, None], v[:, None])[:, 0], a.W_O.weight)
+    return F.linear(E, model.readout.weight)
+
+
+def test_looped_reference_is_the_models_forward_pass():
+    x = torch.randint(0, 5, (2, 7), generator=torch.Generator().manual_seed(3))
+    for n in (1, 2, 3):
+        torch.testing.assert_close(looped_forward_reference(_MODEL, x, n), looped_by_hand(_MODEL, x, n))
+
+
+@pytest.mark.parametrize("fn", [looped_by_hand, lambda m, x, n: _variant(m, x, n)])
+def test_looped_accepts_correct_implementations(fn):
+    assert check_looped_forward(fn) is fn
+
+
+def test_looped_stub_falls_back(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    assert check_looped_forward(stub) is looped_forward_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, message", [
+    (lambda m, x, n: _variant(m, x, n, residual=False), "the residual is missing"),
+    (lambda m, x, n: _variant(m, x, n, ln="once"), "the LayerNorm is applied once"),
+    (lambda m, x, n: _variant(m, x, n, ln="none"), "the pre-LayerNorm is missing"),
+    (lambda m, x, n: _variant(m, x, n, ln="noaffine"), "the LayerNorm lacks its weight and bias"),
+    (lambda m, x, n: _variant(m, x, n, positions=False), "the positions are missing"),
+    (lambda m, x, n: _variant(m, x, n, mask=False), "it is not causal"),
+    (lambda m, x, n: _variant(m, x, n, scale="none"), "the scores are not scaled"),
+    (lambda m, x, n: _variant(m, x, n, scale="d"), "the scale is 1/√d_h"),
+    (lambda m, x, n: _variant(m, x, n, transpose=True), "the projections are transposed"),
+    (lambda m, x, n: _variant(m, x, max(n - 1, 1)), "one loop too few"),
+    (lambda m, x, n: _variant(m, x, n + 1), "one loop too many"),
+    (lambda m, x, n: _variant(m, x, n) @ m.readout.weight.pinverse().T, "it returned the residual stream"),
+    (lambda m, x, n: m(x, n_loops=n), "looped_forward calls model(...)"),
+])
+def test_looped_rejects_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_looped_forward(fn)
+
+
+def test_looped_refusal_leaves_the_model_intact():
+    x = torch.randint(0, 5, (1, 4), generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ExerciseError):
+        check_looped_forward(lambda m, x, n: m.attn(m.ln_attn(m.embed_tokens(x))))
+    assert "forward" not in vars(_MODEL) and "forward" not in vars(_MODEL.attn)
+    _MODEL(x)  # still callable

@@ -1,9 +1,10 @@
-"""Chapter 05's exercise checkers: check_effective_rank and check_kappa_k accept the reference, an
+"""Chapter 05's exercise checkers (Lanczos, the Ritz residuals, the effective rank, κ_k) accept the reference, an
 independent implementation and the stub, and name the mistake of plausible wrong ones."""
 
 import math
 import re
 
+import numpy as np
 import pytest
 import torch
 
@@ -50,7 +51,7 @@ def test_effective_rank_accepts_correct_implementations(capsys):
 
 def test_effective_rank_stub_falls_back_to_the_reference(capsys):
     assert check_effective_rank(_stub) is effective_rank_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 def _erank(weights="abs", exp=True, log=torch.log, drop_zeros=True):
@@ -104,7 +105,7 @@ def test_kappa_k_accepts_correct_implementations(capsys):
 
 def test_kappa_k_stub_falls_back_to_the_reference(capsys):
     assert check_kappa_k(_stub) is kappa_k_reference
-    assert "not written yet" in capsys.readouterr().out
+    assert "not implemented yet" in capsys.readouterr().out
 
 
 def _kappa(order="desc", index=lambda k: k - 1, nan=True):
@@ -141,3 +142,156 @@ def test_a_student_bug_is_reported_in_one_line():
 
     with pytest.raises(ExerciseError, match="raised AttributeError"):
         check_kappa_k(broken)
+
+
+# -- lanczos (the mechanism) ------------------------------------------------------------------------
+from loopvalley.hessian.exercises_ch05 import (  # noqa: E402
+    _MatVec,
+    _plain_lanczos,
+    _start,
+    _sym,
+    check_lanczos,
+    check_ritz_residuals,
+    lanczos_reference,
+    ritz_residuals_reference,
+)
+
+
+def lanczos_by_hand(matvec, q0, m):
+    """Independent implementation: modified Gram–Schmidt against the whole basis, twice."""
+    Q = [q0 / q0.norm()]
+    alphas, betas = [], []
+    for _ in range(m):
+        w = matvec(Q[-1])
+        alphas.append(float(Q[-1] @ w))
+        for _ in range(2):
+            for q in Q:
+                w = w - (q @ w) * q
+        betas.append(float(w.norm()))
+        Q.append(w / betas[-1])
+    return torch.tensor(alphas), torch.tensor(betas)
+
+
+def test_lanczos_reference_tridiagonalises_and_its_ritz_values_are_the_eigenvalues():
+    """Independent truth: Q_mᵀ A Q_m = T_m, and at m = n the Ritz values are eigh's eigenvalues."""
+    A = _sym(14, 5, "signed")
+    a, b = lanczos_reference(_MatVec(A), _start(14, 5), 14)
+    T = np.diag(a.numpy()) + np.diag(b[:-1].numpy(), 1) + np.diag(b[:-1].numpy(), -1)
+    np.testing.assert_allclose(np.linalg.eigvalsh(T), torch.linalg.eigvalsh(A).numpy(), atol=1e-10)
+    a8, b8 = lanczos_reference(_MatVec(A), _start(14, 5), 8)
+    torch.testing.assert_close(a8, a[:8])  # the first 8 steps do not depend on how many follow
+    torch.testing.assert_close(b8[:7], b[:7])
+
+
+@pytest.mark.parametrize("fn", [lanczos_by_hand, lanczos_reference])
+def test_lanczos_accepts_correct_implementations(fn):
+    assert check_lanczos(fn) is fn
+
+
+def test_lanczos_stub_falls_back(capsys):
+    assert check_lanczos(_stub) is lanczos_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def _unnormalised(matvec, q0, m):
+    return lanczos_by_hand(matvec, q0, m)[0] * float(q0 @ q0), lanczos_by_hand(matvec, q0, m)[1]
+
+
+def _alpha_after(matvec, q0, m):
+    Q, alphas, betas = [q0 / q0.norm()], [], []
+    for _ in range(m):
+        w = matvec(Q[-1])
+        for q in Q:
+            w = w - (q @ w) * q
+        alphas.append(float(Q[-1] @ w))  # read after the orthogonalisation: 0
+        betas.append(float(w.norm()))
+        Q.append(w / betas[-1])
+    return torch.tensor(alphas), torch.tensor(betas)
+
+
+def _beta_before(matvec, q0, m):
+    a, _ = lanczos_by_hand(matvec, q0, m)
+    Q, betas = [q0 / q0.norm()], []
+    for _ in range(m):
+        w = matvec(Q[-1])
+        betas.append(float(w.norm()))  # ‖H q_j‖: before orthogonalising
+        for q in Q:
+            w = w - (q @ w) * q
+        Q.append(w / w.norm())
+    return a, torch.tensor(betas)
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_plain_lanczos, "the basis has lost orthogonality"),
+    (_unnormalised, "the start vector is not normalised"),
+    (_alpha_after, "every α is 0"),
+    (_beta_before, "β_1 is ‖H q_1‖"),
+    (lambda mv, q0, m: (lanczos_by_hand(mv, q0, m)[0], lanczos_by_hand(mv, q0, m)[1][:-1]), "keep the last one too"),
+    (lambda mv, q0, m: torch.stack(lanczos_by_hand(mv, q0, m)), "return a pair (alphas, betas)"),
+])
+def test_lanczos_rejects_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_lanczos(fn)
+
+
+# -- ritz_residuals (the derivation's result) -------------------------------------------------------
+def residuals_by_hand(alphas, betas):
+    a, b = alphas.numpy(), betas.numpy()
+    T = np.diag(a) + np.diag(b[:-1], 1) + np.diag(b[:-1], -1)
+    theta, S = np.linalg.eigh(T)
+    return np.abs(b[-1] * S[-1, np.argsort(-theta)])
+
+
+def test_residuals_reference_is_the_explicit_residual():
+    """Independent truth: ‖A y_i − θ_i y_i‖ with the Ritz vectors y_i = Q_m s_i built from the basis."""
+    from loopvalley.hessian.operator import _lanczos_basis
+
+    A = _sym(40, 6, "outliers")
+    alphas, betas, Q, _ = _lanczos_basis(_MatVec(A), _start(40, 6), 12)
+    a, b = torch.tensor(alphas), torch.tensor(betas)
+    T = np.diag(alphas) + np.diag(betas[:-1], 1) + np.diag(betas[:-1], -1)
+    theta, S = np.linalg.eigh(T)
+    order = np.argsort(-theta)
+    Y = torch.from_numpy(S[:, order]).T @ Q  # Ritz vectors, largest θ first: (m, n)
+    explicit = (Y @ A - torch.from_numpy(theta[order])[:, None] * Y).norm(dim=1)  # A symmetric: (A y)ᵀ = yᵀA
+    np.testing.assert_allclose(ritz_residuals_reference(a, b).numpy(), explicit.numpy(), rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("fn", [residuals_by_hand, ritz_residuals_reference])
+def test_residuals_accept_correct_implementations(fn):
+    assert check_ritz_residuals(fn) is fn
+
+
+def test_residuals_stub_falls_back(capsys):
+    assert check_ritz_residuals(_stub) is ritz_residuals_reference
+    assert "not implemented yet" in capsys.readouterr().out
+
+
+def _resid_variant(row=-1, beta=-1, ascending=False, absolute=True, column=False):
+    def fn(alphas, betas):
+        a, b = alphas.numpy(), betas.numpy()
+        T = np.diag(a) + np.diag(b[:-1], 1) + np.diag(b[:-1], -1)
+        theta, S = np.linalg.eigh(T)
+        order = np.argsort(theta if ascending else -theta)
+        comp = S[order, row] if column else S[row, order]
+        r = b[beta] * comp if beta is not None else comp
+        return np.abs(r) if absolute else r
+    return fn
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_resid_variant(row=0), "it uses the *first* component"),
+    (_resid_variant(ascending=True), "the order is ascending"),
+    (_resid_variant(beta=None), "the factor |β_m| is missing"),
+    (_resid_variant(beta=-2), "it uses β_(m−1)"),
+    (_resid_variant(absolute=False), "a residual is a norm"),
+])
+def test_residuals_reject_plausible_mistakes(fn, message):
+    with pytest.raises(ExerciseError, match=re.escape(message)):
+        check_ritz_residuals(fn)
+
+
+@pytest.mark.parametrize("check, reference", [(check_effective_rank, effective_rank_reference),
+                                              (check_kappa_k, kappa_k_reference)])
+def test_the_checkers_accept_their_reference(check, reference):
+    assert check(reference) is reference

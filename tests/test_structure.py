@@ -48,7 +48,7 @@ def _imports(path: Path, top_level_only: bool = True) -> set:
 
 MODULES = {_module_name(p): p for p in PKG.rglob("*.py")}
 WINGS = ("valley", "language", "looped", "hessian", "shift", "scale")  # one folder per chapter group
-ENTRY_POINTS = {"loopvalley.__main__", "loopvalley.figures"}  # the command line sits above every wing
+ENTRY_POINTS = {"loopvalley.__main__", "loopvalley.figures", "loopvalley.release"}  # the command line sits above every wing
 TRANSFORMER_WINGS = ("language", "looped", "hessian", "shift", "scale")
 
 

@@ -5,6 +5,9 @@
 (see :mod:`loopvalley.figures`).
 ``train --model single|looped|shift [--scale S] [--FIELD VALUE ...]`` trains one run from a preset
 (see :mod:`loopvalley.scale.cli_train`).
+``spectrum`` computes the top of a trained model's Hessian spectrum, on one process or under torchrun
+(see :mod:`loopvalley.hessian.cli`).
+``student-release --out DIR`` writes the notebooks without solutions (see :mod:`loopvalley.release`).
 """
 
 from __future__ import annotations
@@ -93,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     from loopvalley.hessian.cli import add_spectrum_parser  # `spectrum`: top-k of a trained model's Hessian (see hessian.cli)
 
     add_spectrum_parser(sub)
+    from loopvalley.release import add_release_parser  # `student-release`: the notebooks without solutions
+
+    add_release_parser(sub)
     return p
 
 

@@ -17,6 +17,20 @@ class ExerciseError(AssertionError):
     """A student's function gave a wrong answer; the message says what is wrong."""
 
 
+# The one line a checker prints while the student's function is still the stub (and the notebook goes
+# on with the library's version): scripts/check_student_release.py looks for it.
+NOT_IMPLEMENTED = "not implemented yet"
+
+
+def not_implemented_notice(name: str) -> str:
+    """The checker's notice for a stub that still raises ``NotImplementedError``.
+
+    Introduced in notebooks/00_start_here.
+    """
+    return (f"… {name} is {NOT_IMPLEMENTED}: the notebook goes on with the library's version "
+            "(write yours and rerun this cell to use it).")
+
+
 def _np(x):
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().double().numpy()
@@ -74,8 +88,7 @@ def run_checks(name: str, fn: Callable, reference: Callable, cases: Sequence[tup
             got = fn(*args)
         except NotImplementedError:
             if not quiet:
-                print(f"… {name} is not written yet: the notebook goes on with the reference solution "
-                      "(write it and rerun this cell to use yours).")
+                print(not_implemented_notice(name))
             return reference
         except ExerciseError:
             raise

@@ -1,4 +1,5 @@
-"""Chapter 04's exercises: one loop's causal attention, and the previous-token score of a loop.
+"""Chapter 04's exercises: one loop's causal attention, the looped forward pass, and the
+previous-token score of a loop.
 
 1. ``causal_attention(q, k, v)``: the attention of one loop, for a batch and several heads,
 
@@ -19,10 +20,21 @@
    sub-diagonal, a future key, the wrong count (query 0 has no previous token), pooled heads or an
    unpooled batch.
 
+3. ``looped_forward(model, x, n_loops)``: the mechanism of the chapter — Looped-Attn's logits written
+   out from the model's weights (embedding + positions, then ``n_loops`` times a pre-LayerNorm causal
+   attention added to the residual stream, then the readout), checked by :func:`check_looped_forward`
+   against ``model(x, n_loops=n_loops)`` of :class:`loopvalley.looped.models.LoopedAttn`. It names the
+   usual mistakes: no readout, a missing residual, the LayerNorm applied once (or not at all, or
+   without its weight and bias), no positions, no causal mask, the wrong score scale, nn.Linear's
+   weight used untransposed, one loop too few or too many — and it refuses a call of ``model(...)``
+   or ``model.attn(...)`` (the point is to write them).
+
 Introduced in notebooks/04_single_vs_looped.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import math
 from typing import Callable
@@ -30,8 +42,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from loopvalley.checking import _np, close, guided_checks, shape_hint
+from loopvalley.checking import ExerciseError, _np, close, guided_checks, shape_hint
 from loopvalley.looped.mechanism import previous_token_score as _previous_token_score
+from loopvalley.looped.models import ModelConfig, looped_attn
 
 # --------------------------------------------------------------------------------------------
 # causal_attention
@@ -222,3 +235,159 @@ def check_previous_token_score(fn: Callable) -> Callable:
     Introduced in notebooks/04_single_vs_looped.
     """
     return guided_checks("previous_token_score", fn, previous_token_score_reference, _PREV_CASES, _prev_hints())
+
+
+# --------------------------------------------------------------------------------------------
+# looped_forward (the mechanism: one layer applied n times with shared weights)
+# --------------------------------------------------------------------------------------------
+
+
+def looped_forward_reference(model, x: torch.Tensor, n_loops: int) -> torch.Tensor:
+    """The logits ``(B, T, V)`` of ``model`` on tokens ``x`` ``(B, T)`` at ``n_loops`` loops: the
+    library's own forward pass, ``model(x, n_loops=n_loops)``.
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    with torch.no_grad():
+        return model(x, n_loops=n_loops)
+
+
+def _exercise_model(seed: int = 0) -> torch.nn.Module:
+    """A small one-head Looped-Attn in float64 with a pre-LayerNorm whose weight and bias are not (1, 0)
+    (so a LayerNorm without them shows) and weights large enough for the attention to be far from uniform."""
+    cfg = ModelConfig(vocab_size=5, max_len=8, d_model=8, layernorm=True, init_std=0.3)
+    model = looped_attn(cfg, 3, generator=torch.Generator().manual_seed(seed)).double()
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        model.ln_attn.weight.copy_(1 + 0.5 * torch.randn(cfg.d_model, generator=g, dtype=torch.float64))
+        model.ln_attn.bias.copy_(0.3 * torch.randn(cfg.d_model, generator=g, dtype=torch.float64))
+        model.pos.copy_(0.5 * torch.randn(cfg.max_len, cfg.d_model, generator=g, dtype=torch.float64))
+    model.eval()
+    return model
+
+
+_MODEL = _exercise_model(0)
+_MODEL_B = _exercise_model(5)
+
+
+def _x(B: int, T: int, seed: int) -> torch.Tensor:
+    return torch.randint(0, 5, (B, T), generator=torch.Generator().manual_seed(seed))
+
+
+_FORWARD_CASES = [
+    ((_MODEL, _x(2, 6, 0), 3), "Looped-Attn, 3 loops, 2 sequences of 6 tokens"),
+    ((_MODEL, _x(3, 8, 1), 1), "Single-Attn: the same model at 1 loop"),
+    ((_MODEL, _x(1, 5, 2), 2), "2 loops"),
+    ((_MODEL, _x(2, 1, 3), 3), "T = 1: one token, its own only key"),
+    ((_MODEL_B, _x(4, 8, 4), 3), "another model, 4 sequences"),
+]
+
+
+def _variant(model, x, n, *, residual=True, ln="each", mask=True, scale="sqrt", positions=True, transpose=False):
+    """Looped-Attn's logits with one thing changed (a plausible mistake)."""
+    a, norm, T = model.attn, model.ln_attn, x.shape[1]
+    W = (lambda lin: lin.weight) if transpose else (lambda lin: lin.weight.T)  # x @ Wᵀ is nn.Linear
+    E = model.embed.weight[x] + (model.pos[:T] if positions else 0)  # E_0: (B, T, d)
+
+    def LN(E):
+        if ln == "none":
+            return E
+        mu, var = E.mean(-1, keepdim=True), E.var(-1, unbiased=False, keepdim=True)
+        z = (E - mu) / torch.sqrt(var + norm.eps)
+        return z if ln == "noaffine" else z * norm.weight + norm.bias
+
+    M = torch.full((T, T), float("-inf"), dtype=E.dtype).triu(1) if mask else torch.zeros(T, T, dtype=E.dtype)
+    div = {"sqrt": math.sqrt(E.shape[-1]), "none": 1.0, "d": float(E.shape[-1])}[scale]
+    Eb = LN(E)
+    for _ in range(n):
+        if ln != "once":
+            Eb = LN(E)
+        Q, K, V = Eb @ W(a.W_Q), Eb @ W(a.W_K), Eb @ W(a.W_V)  # (B, T, d)
+        A = torch.softmax(Q @ K.transpose(1, 2) / div + M, dim=-1)  # (B, T, T)
+        out = (A @ V) @ W(a.W_O)
+        E = E + out if residual else out
+        if ln == "once":
+            Eb = E
+    return E @ model.readout.weight.T  # (B, T, V)
+
+
+@contextlib.contextmanager
+def _no_shortcuts(model):
+    """Inside: calling ``model(...)`` or ``model.attn(...)`` raises an ExerciseError that says why."""
+    def refuse(what):
+        def f(*args, **kwargs):
+            raise ExerciseError(f"looped_forward calls {what}: write the forward pass from the weights "
+                                "(model.attn.W_Q.weight, …) — that is the exercise")
+        return f
+    model.forward, model.attn.forward = refuse("model(...)"), refuse("model.attn(...)")
+    try:
+        yield
+    finally:
+        del model.forward, model.attn.forward
+
+
+def _forward_hints():
+    model, x = _MODEL_B, _x(3, 7, 21)
+
+    def shape(fn):
+        got = fn(model, x, 3)
+        want = looped_forward_reference(model, x, 3)
+        g = _np(got)
+        if g.shape == (3, 7, model.cfg.d_model) and model.cfg.d_model != model.cfg.vocab_size:
+            return ("it returned the residual stream E_n, shape (B, T, d); the logits are its readout, "
+                    f"model.readout.weight, shape (B, T, V) = {tuple(want.shape)}")
+        return shape_hint(got, want, "the logits")
+
+    def causal(fn):
+        x2 = x.clone()
+        x2[:, 4:] = (x2[:, 4:] + 1) % model.cfg.vocab_size  # change the later tokens only
+        a, b = _np(fn(model, x, 3))[:, :4], _np(fn(model, x2, 3))[:, :4]
+        if not np.allclose(a, b, rtol=1e-9, atol=1e-9):
+            return ("it is not causal: changing the tokens at positions 4.. changed the logits at positions 0..3; "
+                    "mask the scores of later keys (key j > query i) with −∞ before the softmax")
+        return None
+
+    def loops(fn):
+        got = _np(fn(model, x, 2))
+        for k, what in ((1, "one loop too few"), (3, "one loop too many")):
+            if close(got, _np(looped_forward_reference(model, x, k))):
+                return f"with n_loops = 2 it computed {k} loop(s) ({what}): apply the layer exactly n_loops times"
+        return None
+
+    def structure(fn):
+        got = _np(fn(model, x, 3))
+        named = [
+            (dict(residual=False), "the residual is missing: each loop *adds* its attention output to the stream, "
+                                   "E_(k+1) = E_k + (attention of LN(E_k))"),
+            (dict(ln="once"), "the LayerNorm is applied once, before the loop; it is applied at every loop, to the "
+                              "current stream E_k (pre-LayerNorm), while the residual adds to the un-normalised E_k"),
+            (dict(ln="none"), "the pre-LayerNorm is missing: the attention reads LN(E_k) (model.ln_attn), not E_k"),
+            (dict(ln="noaffine"), "the LayerNorm lacks its weight and bias (model.ln_attn.weight, .bias): "
+                                  "normalise, then scale and shift — or call model.ln_attn(E)"),
+            (dict(positions=False), "the positions are missing: E_0 = embedding of the tokens + model.pos[:T]"),
+            (dict(scale="none"), f"the scores are not scaled: divide Q Kᵀ by √d_h (√{model.cfg.d_model} here)"),
+            (dict(scale="d"), f"the scores are divided by d_h = {model.cfg.d_model}; the scale is 1/√d_h"),
+            (dict(transpose=True), "an nn.Linear stores its weight as (out, in) and computes x @ weight.T: "
+                                   "the projections are transposed"),
+        ]
+        for kw, msg in named:
+            if close(got, _np(_variant(model, x, 3, **kw))):
+                return msg
+        return None
+
+    return [shape, causal, loops, structure]
+
+
+def check_looped_forward(fn: Callable) -> Callable:
+    """Check a student's ``looped_forward(model, x, n_loops)`` (a one-head
+    :class:`loopvalley.looped.models.LoopedAttn`, tokens ``(B, T)`` → logits ``(B, T, V)``) against
+    ``model(x, n_loops=n_loops)``; returns the function to use next (the reference while ``fn`` is the stub).
+
+    Introduced in notebooks/04_single_vs_looped.
+    """
+    def guarded(model, x, n_loops):
+        with _no_shortcuts(model):
+            return fn(model, x, n_loops)
+
+    out = guided_checks("looped_forward", guarded, looped_forward_reference, _FORWARD_CASES, _forward_hints())
+    return fn if out is guarded else out
