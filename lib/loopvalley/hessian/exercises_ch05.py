@@ -44,7 +44,7 @@ import torch
 
 from loopvalley.checking import _np, close, guided_checks, shape_hint
 from loopvalley.hessian import spectra as _sx
-from loopvalley.hessian.operator import _lanczos_basis
+from loopvalley.hessian.operator import lanczos_recurrence
 
 
 def _eigs(values) -> torch.Tensor:
@@ -226,8 +226,8 @@ def lanczos_reference(matvec, q0, m: int):
 
     Introduced in notebooks/05_hessian_dynamics.
     """
-    alphas, betas, _, _ = _lanczos_basis(matvec, torch.as_tensor(q0, dtype=torch.float64), int(m))
-    return torch.tensor(alphas, dtype=torch.float64), torch.tensor(betas, dtype=torch.float64)
+    K = lanczos_recurrence(matvec, torch.as_tensor(q0, dtype=torch.float64), int(m))
+    return torch.tensor(K.T.diagonal()[: K.steps].copy()), torch.tensor(K.betas, dtype=torch.float64)
 
 
 def _sym(n: int, seed: int, kind: str = "spread") -> torch.Tensor:
