@@ -24,8 +24,9 @@
 # measurement can decide such a claim by itself — a saddle at step 0, a statistic that only one
 # definition supports, a condition number pinned by its own threshold, a probe batch too small — and
 # the measurement we use instead. Last, it tracks the spectra of Single-Attn, Looped-Attn and
-# Untied-3 (three untied layers: depth without recursion) over training and checks H1–H4.
-# Run time: about a minute and a half at the CI scale.
+# Untied-3 (three untied layers: depth without recursion) over training as a *measurement* — probes
+# where the learning happens, paired contrasts between arms, a null for every phase detector, the
+# attention block's gauge symmetries, three widths — and checks H1–H4.
 #
 # Previous: notebook 04 trains the two architectures on the same data.
 
@@ -40,7 +41,8 @@
 # - derive why Lanczos finds the extreme eigenvalues first, and say what a quadrature node is not;
 # - compute spectral statistics (the effective rank, $\kappa_k$) and say why a condition number cut at a
 #   threshold measures its threshold;
-# - judge a Hessian-phase claim by a family of statistics anchored after warmup.
+# - judge a Hessian-phase claim as a paired contrast between arms against a null built from the
+#   estimator's own noise, and read a spectrum with the gauge symmetries projected out.
 #
 # **Study time:** about 2½–3 hours, of which ≈ 1½ hours for 3 exercises and 2 derivations. (The setup
 # cell prints something else: how long the *machine* takes to run the notebook.)
@@ -70,13 +72,16 @@ from loopvalley.hessian import operator as hs
 from loopvalley.hessian import spectra as sx
 from loopvalley.hessian import experiment as hd
 from loopvalley.hessian.exercises_ch05 import check_effective_rank, check_kappa_k, check_lanczos, check_ritz_residuals
-from loopvalley.registry import shipped_records
+from loopvalley import rules as R
+from loopvalley.claims import chapter_summary, verdict_comparison
+from loopvalley.hessian.gauge import ProjectedHessian, gauge_tangents
+from loopvalley.registry import shipped_ledger, shipped_records
 from loopvalley.language.markov import MarkovConfig, make_markov_data
 from loopvalley.looped.models import ModelConfig, looped_attn
 from loopvalley.hessian import plots as ps
-from loopvalley.seeds import confirmatory
+from loopvalley.seeds import teaching
 from loopvalley.train import TrainConfig, Trainer, next_token_loss
-from loopvalley.hessian.widgets import phase_rule_widget, spectrum_widget
+from loopvalley.hessian.widgets import phase_null_widget, spectrum_widget
 
 torch.set_num_threads(1)  # deterministic numbers on CPU
 live_scale = scale if RECOMPUTE else "ci"  # live training runs at ci unless RECOMPUTE; small/paper spectra are loaded
@@ -561,163 +566,219 @@ print(f"change over the sweep: old κ ×{1 + sweep['change_eps']:.3g}, κ_10 {10
 fig = ps.plot_kappa_sweep(sweep)
 
 # %% [markdown]
-# ## 6. Spectra over training: Single, Looped and Untied-3
+# ## 6. The measurement: spectra over training, as a measurement
 #
-# Now the real runs: the Markov language of notebook 04 with a residual stream of width 16, three
-# arms from the same initial weights — **Single-Attn**, **Looped-Attn** (3 loops, shared weights) and
-# **Untied-3** (3 layers, untied: the same depth without recursion). At every probe step a
-# `SpectrumProbe` records three Lanczos spectra: the attention weights' Hessian on the training batch,
-# the same on a held-out batch of fresh sequences, and the W_Q/W_K block (where the paper's Theorem 3
-# lives). The (seed, arm) runs go side by side on the CPU cores.
+# Now the real runs: the Markov language of notebook 04 with a residual stream of width 16, three arms
+# from the same initial weights — **Single-Attn**, **Looped-Attn** (3 loops, shared weights) and
+# **Untied-3** (3 layers, untied: the same depth without recursion). Four choices make the spectra a
+# measurement rather than a reading of settings:
+#
+# 1. **Probes where the learning happens.** The spectra are taken densely across the complex-split
+#    accuracy climb, not where the warmup transient sits; the runs end in a learning-rate **decay**
+#    (warmup–stable–decay), so the last 20 % of the steps are a converged segment with ≥ 5 probes where
+#    "stabilization" can be judged.
+# 2. **Paired contrasts.** A phase of one arm is compared with the same phase of another arm *of the same
+#    seed* (Looped − Single, Looped − Untied-3): "Looped diversifies *more*" is what is tested, since
+#    any model that keeps learning changes its spectrum.
+# 3. **A null for every detector.** Collapse and diversification are max/min statistics over a handful of
+#    noisy probes, biased away from 0 even when nothing happens. Independent Lanczos starts at fixed
+#    weights measure the estimator's own noise σ; a flat series plus that noise is the null, and a phase
+#    must beat the null's 95th percentile (§8).
+# 4. **Statistics that mean the same in every arm**: counts in absolute terms (dividing by the
+#    Hessian's dimension would create a gap between Untied-3's three layers and the others from
+#    nothing), κ on eigenvalues every arm resolves, λ_max as its own statistic, and the spectra also read
+#    with the attention block's gauge directions projected out (§10).
+#
+# The live cells run the **ci** configuration on teaching seeds (a couple of minutes of a laptop's
+# time); the figures draw the shipped **small** records — five seeds, three views, three widths —
+# when they are there.
 
 # %% tags=["nbval-ignore-output"]
-seeds = confirmatory(cfg.n_seeds)
+seeds = teaching(cfg.n_seeds)
 t0 = time.perf_counter()
-runs = hd.run_seeds(seeds, cfg, progress=True)  # the (seed, arm) runs side by side, one process per CPU core
-rec_scale = live_scale  # the scale of the runs the figures and verdicts below use
-print(f"{len(seeds)} seeds × {len(cfg.arms)} arms trained with spectra in {time.perf_counter() - t0:.0f} s")
-if scale != live_scale:
-    shipped = shipped_records(scale, "hessian-dynamics")  # {"<seed>/<arm>": RunRecord}, None until shipped
-    if shipped is None:
-        print(f"no shipped {scale} records yet: the figures and verdicts below are the live {live_scale} runs")
-    else:
-        runs, cfg, rec_scale = hd.runs_from_records(shipped), hd.config(scale), scale
-        seeds = sorted(runs)
-        print(f"figures and verdicts: the shipped {scale} records of seeds {seeds}")
-
-# %% tags=["nbval-ignore-output"]
-per = {s: hd.measure_seed(runs[s], cfg, s) for s in seeds}
-for s in seeds:
-    acc = ", ".join(f"{a} {100 * v:.1f} %" for a, v in per[s]["complex_acc"].items())
-    conv = ", ".join(f"{a} {v}" for a, v in per[s]["converged_step"].items())
-    print(f"seed {s}: final complex-split accuracy {acc}; converged from step: {conv}")
+live = hd.run_seeds(seeds, cfg)  # {"<seed>/<arm>": RunRecord}: the (seed, arm) runs side by side, one per CPU core
+print(f"{len(seeds)} teaching seeds × {len(cfg.arms)} arms trained with spectra in {time.perf_counter() - t0:.0f} s")
+shipped = shipped_records("small", "hessian-dynamics") if not RECOMPUTE else None
+records, rec_cfg = (shipped, hd.config("small")) if shipped is not None else (live, cfg)
+print("figures below: " + ("the shipped small records (confirmatory seeds " + ", ".join(map(str, hd.by_seed(records)))
+                           + ")" if shipped is not None else "no shipped small records here: the live ci runs"))
 
 # %% [markdown]
-# ## 7. Phases in steps
+# ## 7. Where the spectra are taken
 #
-# For each statistic x and each arm (`sx.detect_phases`; margins in log units, positive = present):
-#
-# * anchor a: the first probe at or after warmup;
-# * **collapse**: the minimum $x_c$ before the converged part is at most $e^{-0.3} x_a \approx 0.74\,x_a$ — window [a, c];
-# * **diversification**: the peak after the minimum is at least $e^{0.3} x_c \approx 1.35\,x_c$ — window [c, peak];
-# * **stabilization**, judged only in the converged part (where complex-split accuracy moves < 0.5
-#   points to the end): $\max x / \min x \le e^{0.3}$ there; a run that has not converged is not judged.
-#
-# Why 0.3: one measurement of a statistic (a batch of sequences and a Lanczos estimate) differs from the
-# same measurement on the held-out batch by about 0.1 in log units on the exploratory seeds, so a
-# threshold of 0.3 is three times the noise (`docs/exploration/hessian.md` has the table).
-#
-# A phase that is not there is reported **absent**; it is never replaced by the whole run. The figure
-# shows each arm's median over seeds (line) and range (band), with Looped-Attn's family windows
-# shaded where they are present in at least half of the seeds.
+# The top panel is the complex-split accuracy of each arm (median over seeds, range as a band) with a
+# tick at every probe; the panels below are the statistics of the family (and $\kappa_{10}$, $\lambda_\max$)
+# at those probes. The shaded segment is the lr decay: the converged segment.
 
 # %% tags=["nbval-ignore-output"]
-windows = hd.median_windows(runs, cfg)
-conv = [c for c in (per[s]["converged_step"]["looped"] for s in seeds) if c is not None]
-fig = ps.plot_family_over_training(hd.family_bands(runs), windows, warmup=cfg.warmup,
-                                   converged=int(np.median(conv)) if conv else None)
-print("Looped-Attn's family windows (steps):", {k: v for k, v in windows.items()})
-for s in seeds:
-    for arm in cfg.arms:
-        ph = per[s][hd.MAIN]["phases"][arm]
-        marks = {p: "".join("+" if ph[k][p]["present"] else "·" if ph[k][p]["present"] is False else "?"
-                            for k in sx.STATISTICS) for p in ("collapse", "diversification", "stabilization")}
-        print(f"seed {s} {arm:9s} " + "  ".join(f"{p} {m}" for p, m in marks.items()) + "   (+ present, · absent, ? not judged; one mark per statistic)")
+fig = ps.plot_family_over_training(hd.family_bands(records), hd.accuracy_bands(records), rec_cfg.probe_steps,
+                                   converged_from=rec_cfg.converged_from)
 
 # %% [markdown]
-# **Predict, then move the sliders:** the widget redraws Looped's and Single's effective rank of the
-# first seed under the rule's thresholds and says which phases it sees. If you double the rise that
-# diversification needs (0.3 → 0.6 log units), which arm loses its diversification first — and does
-# the collapse verdict change?
+# *Figure 5.6* — Read each statistic against the accuracy climb above it: a phase of the spectrum is a
+# change in the statistic at the steps where the accuracy changes, and it means something only if one
+# arm shows it more than another.
+#
+# ## 8. How large must a phase be? The null
+#
+# For a statistic $x$ (in log units) and an arm, from the anchor step on: **collapse** $C = x_{a} - x_{\min}$,
+# **diversification** $D = x_{\text{peak after the minimum}} - x_{\min}$, both before the converged segment,
+# and **stabilization** $R$ = the range of $x$ over the converged segment (`loopvalley.hessian.phases`).
+# With pure noise of size σ at each of ~15 probes, $D$ is far from 0: the maximum of noise above its
+# own minimum. The estimator's noise σ is measured by **independent Lanczos starts** at the probes that
+# decide a phase (the same weights, another random start), and the null is a flat series plus that
+# noise. The first cell prints σ measured here next to the value frozen in the rules table from the
+# exploratory seeds; the figure shows the null of the Looped − Single contrast of the effective rank and
+# each seed's observed contrast.
 
 # %% tags=["nbval-ignore-output"]
-steps0, ser_L = hd.statistic_series(runs[seeds[0]]["records"]["looped"])
-_, ser_S = hd.statistic_series(runs[seeds[0]]["records"]["single"])
-phase_rule_widget(steps0, {"looped": ser_L["effective_rank"], "single": ser_S["effective_rank"]}, cfg.warmup,
-                  per[seeds[0]]["converged_step"]["looped"], hd.DROP, hd.RISE, hd.FLAT, label="effective rank")
+for arm in hd.ARMS:
+    measured = [hd.noise_sigma(recs[arm]) for recs in hd.by_seed(records).values() if arm in recs]
+    mean = {k: np.mean([m[k] for m in measured if m]) for k in sx.STATISTICS} if any(measured) else {}
+    print(f"{arm:9s} σ measured: " + ", ".join(f"{k} {v:.3f}" for k, v in mean.items())
+          + "\n          σ frozen:   " + ", ".join(f"{k} {v:.3f}" for k, v in hd.frozen_sigma(arm).items()))
+fig = ps.plot_null_calibration(hd.null_figure_data(records, rec_cfg))
+
+# %% [markdown]
+# *Figure 5.7* — The grey histogram is what a Looped − Single diversification contrast looks like when
+# neither arm has a phase; the dashed line is its 95th percentile, the height a contrast must clear.
+#
+# **Predict, then move the sliders:** the widget draws both arms' effective rank of the first seed with
+# the levels the minimum and the peak must reach to beat the null. If the estimator were twice as noisy
+# (σ × 2), which phase of which arm would no longer clear its threshold?
+
+# %% tags=["nbval-ignore-output"]
+first = hd.by_seed(records)[min(hd.by_seed(records))]
+ser = {a: hd.series(first[a]) for a in ("looped", "single")}
+hd_phases = R.rule("H1").main
+phase_null_widget(ser["looped"].steps, {a: s.stats["effective_rank"] for a, s in ser.items()},
+                  {a: hd.frozen_sigma(a)["effective_rank"] for a in ser}, hd_phases["anchor"], rec_cfg.converged_from,
+                  label="effective rank")
 
 # %% [markdown]
 # <details><summary>Answer</summary>
 #
-# The arm whose rise after its minimum is smaller loses it first: read the two curves' rise from their
-# minimum in log units against the threshold line. The collapse verdict does not move, because
-# collapse is judged by the drop from the post-warmup anchor (its own slider), not by the rise. This is
-# why every threshold was fixed from the measurement noise on exploratory seeds before any verdict:
-# a threshold moved until a phase appears decides the claim by itself.
+# Doubling σ roughly doubles every threshold (the null scales with the noise), so the phase whose
+# margin over its threshold is smallest goes first — read the printed margins. This is why the
+# thresholds come from the measured noise, frozen on exploratory seeds before any verdict: a threshold
+# moved until a phase appears would decide the claim by itself.
 # </details>
 #
-# ## 8. The valley during diversification, and Assumption 1
+# ## 9. Paired contrasts: H1 and H2, seed by seed
 #
-# Over Looped-Attn's diversification window we compare $\kappa_{10}$ of the two models. At the
-# window's middle probe we take a finer spectrum of both (more Lanczos products: every eigenvalue of
-# the low valley band $0.01 \le \lambda/\lambda_\max < 0.1$ converges) and test Assumption 1:
-# (i) Looped has **more** eigenvalues in the band, (ii) they are **smaller**, compared by five
-# quantiles with a one-sided **permutation test** (shuffle the model labels of the pooled eigenvalues)
-# instead of demanding all ~100 pairs to be ordered.
+# Per seed and statistic, the contrasts minus their null thresholds; the claim's margin is the median over
+# the six statistics. Positive = on the paper's side.
 
 # %% tags=["nbval-ignore-output"]
-for s in seeds:
-    v, a1 = per[s][hd.MAIN], per[s]["a1/train"]
-    if v["window"] is None:
-        print(f"seed {s}: no diversification window — H3 has no margin for this seed")
-        continue
-    print(f"seed {s}: window {v['window']}, mean κ_10 Looped {v['kappa_looped']:.2f} vs Single {v['kappa_single']:.2f}; "
-          f"at step {per[s]['fine_step']}: n_low {a1['n_looped']} vs {a1['n_single']}, "
-          f"quantile log ratio {a1['log_quantile_ratio']:+.2f} (p = {a1['p_value']:.2g})")
-first = next((s for s in seeds if per[s]["a1/train"] is not None), None)
-if first is not None:
-    fig = ps.plot_assumption1(per[first]["a1/train"], per[first]["fine_step"])
+sigma = {a: hd.frozen_sigma(a) for a in hd.ARMS}
+for s_, recs in hd.by_seed(records).items():
+    m = hd.phase_margins(recs, R.rule("H1").main, sigma, rec_cfg.converged_from)
+    print(f"seed {s_}: collapse (L − S) {m['collapse']:+.2f}, diversification (L − S) {m['diversification']:+.2f}, "
+          f"stabilization of Looped {m['stabilization'] if m['stabilization'] is None else round(m['stabilization'], 2)}, "
+          f"diversification (L − Untied-3) {m['recursion'] if m['recursion'] is None else round(m['recursion'], 2)}")
 
 # %% [markdown]
-# ## 9. Recursion or depth? The signature against Untied-3
+# ## 10. Conditioning, Assumption 1 and the gauge directions
 #
-# If the V-valley signature comes from recursion, Looped-Attn's spectra should differ from Untied-3's
-# (same depth, no weight sharing) more than Untied-3's differ from Single-Attn's. The signature is the
-# family (counts divided by the Hessian's dimension, so Untied-3's three times larger Hessian compares)
-# and $\log\kappa_{10}$; a distance is the mean over probes of $|\log s_A - \log s_B|$.
-
-# %%
-fig = ps.plot_signature_distances([per[s][hd.MAIN]["distances"] for s in seeds])
-
-# %% [markdown]
-# ## 10. Claims check
+# **H3** compares $\kappa_{10} = \lambda_1/\lambda_{10}$ of Looped and Single over the climb — at the same
+# steps, and (a declared alternative) at the same *training progress*, each arm at 25 / 50 / 75 % of its
+# own accuracy gain — and counts the eigenvalues of a finer spectrum in the low valley band
+# $0.01 \le \lambda/\lambda_\max < 0.1$ (Assumption 1 (i)).
 #
-# The library computes H1–H4 from the runs above (`hd.hessian_claims`, which `python -m loopvalley
-# reproduce` also runs): each claim's margins per seed, its interval, the statistics that agree, and
-# whether the held-out batch and the W_Q/W_K block give the same verdict. At the CI scale two seeds and
-# 600 steps decide little, and the cell asserts only that:
-#
-# * **H1** is inconclusive: no run has converged by step 600, so stabilization is not judged (the
-#   collapse after warmup is clear in both seeds);
-# * **H2** and **H4** are not on the paper's side: Single-Attn's statistics rise well past their
-#   post-warmup minimum, and Looped-Attn's signature is closer to Untied-3's than Untied-3's is to
-#   Single-Attn's; with two seeds the interval still reaches 0, so they are "fails" or "inconclusive";
-# * **H3** does not hold with two seeds (a seed without a diversification window has no margin).
-#
-# `python -m loopvalley reproduce --scale small --only hessian-dynamics` decides them on five seeds
-# (`results/small/`).
+# **Gauge directions.** Attention scores depend on $W_Q, W_K$ only through $W_Q^\top W_K$, and the output
+# on $W_V, W_O$ only through $W_O W_V$: for any invertible $A$, $W_Q \to A W_Q$, $W_K \to A^{-\top} W_K$ leaves
+# the loss unchanged (and likewise for $V, O$). That is $2d^2$ directions of the $4d^2$ attention
+# weights along which the loss is flat to first order — a structural "river" that every arm has. The
+# cell checks it on the $d = 8$ model of §4 and shows how much of the spectrum the gauge directions
+# carry there.
 
 # %% tags=["nbval-ignore-output"]
-claims = hd.hessian_claims(runs, cfg, rec_scale, seeds)
-for c in claims:
-    m = c.measured
-    print(f"{c.id}: {c.verdict} — {m['statistics_agreeing']} statistics agree; held-out batch "
-          f"{m['heldout']['verdict'] if 'heldout' in m else 'not measured'}"
-          + (f", W_Q/W_K block {m['qk_block']['verdict']}" if "qk_block" in m else ""))
-    print(f"    {c.note}")
-
-# %%
-expected = {"H1": "inconclusive", "H2": {"fails", "inconclusive"}, "H3": {"fails", "inconclusive"},
-            "H4": {"fails", "inconclusive"}}
-from loopvalley.claims import assert_verdicts; print(assert_verdicts(claims, expected))
+T = gauge_tangents(H8)
+grad = H8.gradient()
+print(f"attention weights: {H8.n}, gauge directions: {T.shape[1]} (= 2·d² = {2 * 8 * 8}); "
+      f"largest |∇L · t| / (‖∇L‖‖t‖) = {float((grad @ T).abs().max() / (grad.norm() * T.norm(dim=0).max())):.1e}")
+raw = sx.family(sx.lanczos_spectrum(H8, 60, generator=torch.Generator().manual_seed(0)))
+proj = sx.family(sx.lanczos_spectrum(ProjectedHessian(H8), 60, generator=torch.Generator().manual_seed(0)))
+for k in sx.STATISTICS:
+    print(f"  {k:15s} raw {raw[k]:8.3g}   gauge projected out {proj[k]:8.3g}")
+for s_, recs in hd.by_seed(records).items():
+    c = hd.conditioning_margins(recs, R.rule("H3").main, rec_cfg)
+    a1 = c["a1"]
+    print(f"seed {s_}: mean log(κ_L/κ_S) over the climb {c['kappa'] if c['kappa'] is None else round(c['kappa'], 2)}; "
+          f"low-band eigenvalues Looped {a1['n_looped'] if a1 else '—'} vs Single {a1['n_single'] if a1 else '—'}")
+f = hd._fine(first["looped"], "fixed", hd.MAIN), hd._fine(first["single"], "fixed", hd.MAIN)
+if f[0] and f[1]:
+    fig = ps.plot_assumption1(hd.assumption1(f[0][0], f[1][0]), f[0][1])
 
 # %% [markdown]
-# ## 11. Scrub through training
+# *Figure 5.8* — Assumption 1 at a fixed step of the climb: each arm's eigenvalues in the low valley
+# band, sorted. "More and smaller" would be the Looped curve longer and lower than the Single one.
+#
+# ## 11. Three widths, and recursion or depth (H4)
+#
+# Is any signature growing with width, toward the paper's scale? The shipped small records measure
+# Single and Looped also at $d = 32$ and $64$ (three seeds: a trend, not a verdict). And **H4** asks
+# whether Looped's whole signature — the six statistics, $\log\kappa_{10}$, $\log\lambda_\max$ — differs from
+# Untied-3's (same depth, no weight sharing) more than Untied-3's differs from Single's.
+
+# %% tags=["nbval-ignore-output"]
+trend = hd.width_trend(records, rec_cfg, sigma)
+for row in trend:
+    print(f"d = {row['d_model']:3d}: Looped − Single diversification {row['diversification_contrast']:+.2f}, "
+          f"mean log(κ_L/κ_S) {row['kappa_log_ratio']:+.2f}  (seeds {row['seeds']})")
+if len(trend) > 1:
+    fig = ps.plot_width_trend(trend)
+else:
+    print("only one width in these records (the ci runs): the width trend needs the shipped small records")
+
+# %% [markdown]
+# *Figure 5.9* — If the paper's Hessian story grows with scale, the dots move up as $d$ grows.
+
+# %% tags=["nbval-ignore-output"]
+per = hd.by_seed(records)
+fig = ps.plot_signature_distances([hd.signature_margins(per[s_], R.rule("H4").main)["distances"] for s_ in per])
+
+# %% [markdown]
+# *Figure 5.10* — For H4 the orange dots (Looped – Untied-3) must sit above the blue ones (Untied-3 – Single).
+#
+# ## 12. Claims check: the live ci run next to the shipped verdict
+#
+# The library computes H1–H4 (`hd.hessian_claims`, which `python -m loopvalley reproduce` also runs),
+# each under its main analysis and every declared alternative (anchor step, null, Lanczos budget, view,
+# gauge projection; k, measurement at fixed steps or milestones; normalisation). Below: the live run on
+# two teaching seeds at ci (only the training view is probed there, so the view and gauge alternatives
+# are "not measured") next to the shipped small ledger. The cell asserts only what two teaching seeds
+# can say robustly at ci.
+
+# %% tags=["nbval-ignore-output"]
+claims = hd.hessian_claims(live, cfg, "ci", seeds)
+print(verdict_comparison(claims, shipped_ledger("small")))
+
+# %%
+expected = {}  # two teaching seeds and 600 steps decide none of H1–H4 robustly: printed, not asserted
+from loopvalley.claims import assert_verdicts; print(assert_verdicts(claims, expected, unchecked=["H1", "H2", "H3", "H4"]))
+
+# %% [markdown]
+# ### What this means for the paper
+#
+# The paper's Hessian-level story has three parts: Looped-Attn's spectrum goes through phases that
+# Single-Attn's does not; its valley is V-shaped (ill conditioned, with many small valley eigenvalues);
+# and both come from recursion. Each part is one claim above, measured against the noise of the
+# measurement itself. The cell prints what the shipped ledger says about each, generated from it: a
+# part counts for the paper only where it **holds and is robust** to every declared analysis choice; a
+# fragile or inconclusive verdict means the measurement cannot tell, and a failing one that the data
+# point the other way.
+
+# %% tags=["nbval-ignore-output"]
+print(chapter_summary(shipped_ledger("small"), ["H1", "H2", "H3", "H4"]))
+
+# %% [markdown]
+# ## 13. Scrub through training
 #
 # Move the probe index to walk through training: every arm's spectrum at that step, and its family.
 
 # %% tags=["nbval-ignore-output"]
-spectrum_widget(runs[seeds[0]]["records"], index=len(cfg.probe_steps) // 2)
+spectrum_widget(first, index=len(rec_cfg.probe_steps) // 2)
 
 # %% [markdown]
 # ## Key takeaways
@@ -729,11 +790,15 @@ spectrum_widget(runs[seeds[0]]["records"], index=len(cfg.probe_steps) // 2)
 #   so a "collapse" measured from step 0 measures the initialisation.
 # - A condition number cut at a threshold ε measures ε when the spectrum reaches continuously to 0;
 #   $\kappa_k = \lambda_1/\lambda_k$ does not move across a 10× sweep of ε.
-# - "The spectrum collapses" is a family of statements: judge each statistic with thresholds set by
-#   the measurement noise (train vs held-out batch), report how many agree, and report an absent phase
-#   as absent.
-# - The verdicts H1–H4 at `small` are in `results/small/REPORT.md`; the CI-scale ones above only
-#   show the machinery.
+# - "The spectrum collapses" is a family of statements, and a max/min over noisy probes is never 0:
+#   judge each phase as a paired contrast between arms of the same seed, against a null built from the
+#   estimator's own noise (independent Lanczos starts), and median over the family.
+# - Probe where the learning happens, and end the run in a decay so that "stabilization" has a converged
+#   segment to be judged on.
+# - Compare statistics that mean the same in every arm: no division by the Hessian's size, κ on
+#   resolved eigenvalues, and mind the gauge directions — half the attention block is a symmetry.
+# - The verdicts at `small`, with every declared alternative, are in `results/small/REPORT.md`; the
+#   CI-scale ones above only show the machinery.
 #
 # ## Check your understanding
 #

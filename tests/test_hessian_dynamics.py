@@ -1,6 +1,6 @@
-"""The hessian-dynamics experiment (phases per statistic, windows in steps, the ε-free κ, Assumption 1 by
-permutation, the recursion signature, the claims) on run records whose answer is planted, plus its
-configuration and one tiny end-to-end run."""
+"""The hessian-dynamics experiment as a measurement: phase contrasts against the null, conditioning and
+Assumption 1, the recursion signature, every declared alternative — on run records whose answer is
+planted — plus its configuration and one tiny end-to-end run."""
 
 from dataclasses import replace
 
@@ -8,19 +8,20 @@ import numpy as np
 import pytest
 import torch
 
+from loopvalley import rules as R
 from loopvalley.hessian import experiment as hd
 from loopvalley.hessian import spectra as sx
 from loopvalley.records import RunRecord
 
 torch.set_num_threads(1)
 
-STEPS = [0, 20, 40, 80, 150, 300, 600, 800, 1000, 1200]
-EVAL = list(range(0, 1225, 25))
-CFG = replace(hd.config("small"), probe_steps=tuple(STEPS))
+STEPS = [20, 60, 100, 150, 200, 300, 400, 480, 520, 560, 600]  # converged segment (the decay) from 480
+EVAL = list(range(0, 625, 25))
+CFG = replace(hd.config("ci"), probe_steps=tuple(STEPS), views=hd.VIEWS)
 
-# effective-rank-like trajectories (step 0 is the init saddle; the anchor is step 20)
-THREE = [5, 40, 22, 10, 16, 30, 38, 40, 40, 39]  # collapse 20→80, diversification 80→~600, flat from 800
-NO_DIV = [5, 40, 22, 10, 10, 11, 10, 10, 10, 10]  # collapse, then flat
+# effective-rank-like trajectories
+THREE = [40, 20, 10, 15, 25, 40, 40, 40, 41, 40, 40]  # collapse ×4, diversification ×4, then flat
+FLAT = [12, 12, 11, 12, 12, 12, 11, 12, 12, 12, 12]  # no phase
 
 
 def spectrum(r: int, kappa: float, n: int = 256, copies: int = 1) -> sx.Spectrum:
@@ -30,117 +31,134 @@ def spectrum(r: int, kappa: float, n: int = 256, copies: int = 1) -> sx.Spectrum
     return sx.spectrum_of(np.tile(one, copies))
 
 
-def record(ranks, kappa, acc_final, copies=1, jitter=0.0) -> RunRecord:
+def fine(n_band: int) -> dict:
+    e = np.concatenate([[1.0, 0.5], np.geomspace(0.011, 0.09, n_band), np.zeros(200)])
+    return sx.spectrum_of(e).to_row()
+
+
+def record(ranks, kappa, acc_final, copies=1, jitter=0.0, n_band=20) -> RunRecord:
     rec = RunRecord()
     rows = [spectrum(int(round(r * (1 + jitter))), kappa, copies=copies).to_row() for r in ranks]
-    rec.probes["spectra"] = {"step": list(STEPS), **{v: rows for v in (hd.MAIN, hd.HELDOUT, hd.QK)}}
+    rec.probes["spectra"] = {"step": list(STEPS), **{v: rows for v in hd.VIEWS}}
+    rec.probes["projected"] = {"step": list(STEPS), hd.MAIN: rows}
+    rec.probes["starts"] = {"step": [], "start": []}
+    rec.probes["fine"] = {"step": [300, 300], "kind": ["fixed", "milestone"], hd.MAIN: [fine(n_band)] * 2,
+                          hd.HELDOUT: [fine(n_band)] * 2}
     rec.eval_step = list(EVAL)
-    acc = np.minimum(acc_final, 0.3 + np.asarray(EVAL) / 1600)  # rises, then converged from ~step 500
+    acc = np.minimum(acc_final, 0.3 + np.asarray(EVAL) / 1600)  # rises, then converged
     rec.eval_acc = {"complex": list(acc), "simple": list(acc)}
     return rec
 
 
-def fine(n_band: int, lo: float, hi: float) -> dict:
-    e = np.concatenate([[1.0, 0.5], np.geomspace(lo, hi, n_band), np.zeros(200)])
-    return {"train": sx.spectrum_of(e).to_row(), "heldout": sx.spectrum_of(e).to_row()}
-
-
-def paper_like(seed: int, swap: bool = False) -> dict:
+def paper_like(seed: int, swap: bool = False, untied_like_looped: bool = False) -> dict:
     j = 0.03 * (seed % 3)  # a little seed-to-seed variation: finite intervals
-    looped = record(THREE, kappa=30.0, acc_final=0.66, jitter=j)
-    single = record(NO_DIV, kappa=1.5, acc_final=0.55, jitter=j)
-    untied = record(NO_DIV, kappa=1.5, acc_final=0.57, copies=3, jitter=j)
-    fl, fs = fine(40, 0.011 + 0.001 * j, 0.04), fine(12, 0.03, 0.09)
+    looped = record(THREE, kappa=30.0, acc_final=0.66, jitter=j, n_band=40)
+    single = record(FLAT, kappa=1.5, acc_final=0.55, jitter=j, n_band=12)
+    untied = record(THREE if untied_like_looped else FLAT, kappa=30.0 if untied_like_looped else 1.5, acc_final=0.57,
+                    copies=3, jitter=j)
     if swap:
-        looped, single, fl, fs = single, looped, fs, fl
-    return {"records": {"looped": looped, "single": single, "untied-3": untied}, "fine": {"looped": fl, "single": fs},
-            "fine_step": 150}
+        looped, single = single, looped
+    return {"looped": looped, "single": single, "untied-3": untied}
+
+
+def records_of(seeds, **kw) -> dict:
+    return {f"{s}/{arm}": rec for s in seeds for arm, rec in paper_like(s, **kw).items()}
+
+
+SEEDS = [1000, 1001, 1002, 1003]
 
 
 # -- configuration --------------------------------------------------------------------------------
 
 
-def test_config_meets_the_issue_at_small():
+def test_config_puts_probes_where_the_learning_is_and_ends_in_a_decay():
     c = hd.config("small")
-    assert c.probe_batch >= 256 and c.heldout_batch >= 256 and c.n_seeds >= 5
-    assert set(c.arms) == {"single", "looped", "untied-3"}
-    assert c.run.model.d_model == 16 and c.run.train.max_steps == max(c.probe_steps)
-    after = [s for s in c.probe_steps if s >= c.warmup]
-    assert after[0] == c.warmup and len(after) >= 6  # anchored at the end of warmup
-    for scale in ("ci", "paper"):
-        s = hd.config(scale)
-        assert s.probe_steps[-1] == s.run.train.max_steps and (hd.MAIN.split("/")[0], "train") in s.views
+    assert c.n_seeds >= 5 and set(c.arms) == {"single", "looped", "untied-3"} and set(c.views) == set(hd.VIEWS)
+    assert c.run.train.schedule == "wsd" and c.run.train.max_steps == max(c.probe_steps)
+    conv = [s for s in c.probe_steps if s >= c.converged_from]
+    assert len(conv) >= 5  # a converged segment with ≥ 5 probes
+    climb = [s for s in c.probe_steps if 150 <= s <= 1100]
+    assert len(climb) >= 8 and max(np.diff(climb)) <= 200  # dense across the accuracy climb
+    assert c.extra_starts >= 2 and set(c.widths) == {32, 64} and c.width_seeds >= 3
     capped = hd.config("small", max_steps=120)
     assert capped.run.train.max_steps == 120 and max(capped.probe_steps) == 120
 
 
 def test_seed_data_is_the_seeds_sample_plus_fresh_heldout_sequences():
     run = hd.config("ci").run
-    data, held = hd.seed_data(1000, run, 64)
-    ref = run.data.sample(1000)
+    data, held = hd.seed_data(500, run, 64)
+    ref = run.data.sample(500)
     assert torch.equal(data.train, ref.train) and torch.equal(data.test["complex"], ref.test["complex"])
     assert held.shape == (64, run.data.markov.seq_len)
-    rows = {tuple(r) for r in data.train.tolist()}
-    assert sum(tuple(r) in rows for r in held.tolist()) < 8  # fresh draws (short sequences may repeat by chance)
 
 
-# -- Assumption 1 -------------------------------------------------------------------------------------
+# -- measurement on planted records ---------------------------------------------------------------------
 
 
-def test_assumption1_quantiles_and_permutation_test():
-    more_smaller = sx.spectrum_of(np.concatenate([[1.0], np.geomspace(0.011, 0.04, 40), np.zeros(50)]))
-    fewer_larger = sx.spectrum_of(np.concatenate([[1.0], np.geomspace(0.03, 0.09, 12), np.zeros(50)]))
-    a = hd.assumption1(more_smaller, fewer_larger, n_perm=500)
-    assert (a["n_looped"], a["n_single"]) == (40, 12)
-    assert a["log_count_ratio"] == pytest.approx(np.log(40 / 12))
-    q = np.asarray(hd.A1_QUANTILES)
-    expect = np.mean(np.log(np.quantile(a["single"], q)) - np.log(np.quantile(a["looped"], q)))
-    assert a["log_quantile_ratio"] == pytest.approx(expect) and a["log_quantile_ratio"] > 0
-    assert a["p_value"] < 0.01
-    b = hd.assumption1(fewer_larger, more_smaller, n_perm=500)
-    assert b["log_count_ratio"] < 0 and b["log_quantile_ratio"] < 0 and b["p_value"] > 0.9
-    same = hd.assumption1(more_smaller, more_smaller, n_perm=500)
-    assert same["log_quantile_ratio"] == 0 and same["p_value"] > 0.3  # no difference: no evidence
-    assert np.isnan(hd.assumption1(sx.spectrum_of([1.0, 0.0]), fewer_larger)["log_quantile_ratio"])
-
-
-# -- windows, phases and claims from planted records ----------------------------------------------------
-
-
-def test_phases_and_windows_in_steps():
-    e = paper_like(0)
-    ph = hd.arm_phases(e["records"]["looped"], CFG)
-    assert ph["converged_step"] is not None and 400 <= ph["converged_step"] <= 700
-    assert hd.family_window(ph, "collapse") == (20, 80)
-    w = hd.family_window(ph, "diversification")
-    assert w[0] == 80 and w[1] >= 300
-    assert hd.family_window(hd.arm_phases(e["records"]["single"], CFG), "diversification") is None  # absent
-    assert hd.fine_step(e["records"], CFG) in (150, 300)  # the middle probe of Looped's window
+def test_phase_contrasts_on_planted_runs():
+    recs = paper_like(1000)
+    sigma = {a: hd.frozen_sigma(a) for a in hd.ARMS}
+    m = hd.phase_margins(recs, R.rule("H1").main, sigma, 480)
+    # Looped: collapse and diversification of log 4 against a flat Single: both contrasts positive beyond the null
+    assert m["collapse"] > 0 and m["diversification"] > 0 and m["stabilization"] > 0 and m["recursion"] > 0
+    raw = m["by_statistic"]["diversification"]["effective_rank"]
+    tau = np.log(4) - raw  # margin = contrast − threshold, the threshold positive (the null is not centred at 0)
+    assert tau > 0
 
 
 def test_claims_hold_on_paper_like_runs_and_fail_when_swapped():
-    seeds = [1000, 1001, 1002]
-    claims = {c.id: c for c in hd.hessian_claims({s: paper_like(s) for s in seeds}, CFG, "small")}
+    claims = {c.id: c for c in hd.hessian_claims(records_of(SEEDS), CFG, "small", SEEDS)}
     assert list(claims) == ["H1", "H2", "H3", "H4"]
     for c in claims.values():
-        assert c.verdict == "holds", (c.id, c.note, c.parts)
-        assert c.measured["statistics_agreeing"] and "heldout" in c.measured
-        assert "The paper says" in c.note and "we measured" in c.note
-    assert claims["H1"].measured["heldout"]["agrees"] and claims["H1"].measured["qk_block"]["agrees"]
-    assert claims["H1"].measured["statistics_agreeing"] == "5 of 6"  # negative mass is flat by construction
-    swapped = {c.id: c for c in hd.hessian_claims({s: paper_like(s, swap=True) for s in seeds}, CFG, "small")}
-    assert swapped["H2"].verdict == "fails"  # "Single" now diversifies
-    assert swapped["H1"].verdict in ("fails", "inconclusive")
-    assert swapped["H3"].verdict == "inconclusive"  # "Looped" has no diversification window: no margin
+        assert c.kind == "empirical" and c.chapter == "05" and c.alternatives
+    assert claims["H1"].verdict == "holds" and claims["H2"].verdict == "holds" and claims["H3"].verdict == "holds"
+    swapped = {c.id: c for c in hd.hessian_claims(records_of(SEEDS, swap=True), CFG, "small", SEEDS)}
+    assert swapped["H1"].verdict == "fails"  # now "Single" collapses and diversifies: the contrasts are negative
+    assert swapped["H3"].verdict == "fails"
+
+
+def test_every_declared_alternative_is_reported():
+    h1 = hd.hessian_claims(records_of(SEEDS), CFG, "small", SEEDS)[0]
+    declared = [(c.key, v) for c in R.rule("H1").choices for v in c.alternatives]
+    got = [(a["key"], a["value"]) for a in h1.alternatives if a["key"] != "seeds"]
+    assert got == declared
+    assert sum(a["key"] == "seeds" for a in h1.alternatives) == len(SEEDS)  # every leave-one-seed-out subset
+
+
+def test_alternatives_not_recorded_at_a_scale_are_not_measured():
+    recs = records_of(SEEDS)
+    for rec in recs.values():  # the ci runs: the training view only, no gauge projection
+        rec.probes["spectra"] = {k: v for k, v in rec.probes["spectra"].items() if k in ("step", hd.MAIN)}
+        del rec.probes["projected"]
+    h1 = hd.hessian_claims(recs, CFG, "ci", SEEDS)[0]
+    missing = {a["value"] for a in h1.alternatives if a["verdict"] == "not measured"}
+    assert missing == {"attention/heldout", "qk/train", "projected"}
+    assert h1.verdict == "holds"
+    assert not [f for f in h1.flips if f.startswith(("view", "gauge"))]  # not-measured alternatives flip nothing
 
 
 def test_h4_sees_a_signature_shared_by_looped_and_untied():
-    seeds = [1000, 1001, 1002]
-    runs = {s: paper_like(s) for s in seeds}
-    for s in seeds:  # Untied-3 now behaves like Looped-Attn: the signature is not specific to recursion
-        runs[s]["records"]["untied-3"] = record(THREE, kappa=30.0, acc_final=0.66, copies=3, jitter=0.03 * (s % 3))
-    h4 = [c for c in hd.hessian_claims(runs, CFG, "small") if c.id == "H4"][0]
+    """Untied-3 now behaves like Looped-Attn: the signature is not specific to recursion."""
+    h4 = hd.hessian_claims(records_of(SEEDS, untied_like_looped=True), CFG, "small", SEEDS)[3]
     assert h4.verdict == "fails", h4.parts
+    h4_paper = hd.hessian_claims(records_of(SEEDS), CFG, "small", SEEDS)[3]
+    assert h4_paper.margin > h4.margin
+
+
+def test_signature_distances_do_not_divide_by_the_dimension():
+    """Untied-3's Hessian is 3× larger with the same per-layer spectrum: its absolute counts are 3×, but
+    the old normalisation by n would call the arms identical — the declared alternative, reported."""
+    a = hd.series(record(FLAT, 1.5, 0.55))
+    b = hd.series(record(FLAT, 1.5, 0.55, copies=3))
+    d = hd.signature_distance(a, b, 20)
+    assert d["outliers"] == pytest.approx(np.log(3), rel=1e-6)
+    assert hd.signature_distance(a, b, 20, by_n=True)["outliers"] == pytest.approx(0, abs=1e-9)
+
+
+def test_assumption1_counts_on_the_low_band():
+    a = hd.assumption1(fine(40), fine(12))
+    assert (a["n_looped"], a["n_single"]) == (40, 12) and a["log_count_ratio"] == pytest.approx(np.log(40 / 12))
+    assert np.isnan(hd.assumption1(sx.spectrum_of([1.0, 0.0]), fine(12))["log_count_ratio"])
 
 
 # -- one tiny end-to-end run ------------------------------------------------------------------------------
@@ -151,20 +169,19 @@ def test_run_seeds_end_to_end_tiny():
     run = cfg.run
     run = replace(run, data=replace(run.data, markov=replace(run.data.markov, seq_len=8), n_train=64, n_test=16),
                   model=replace(run.model, d_model=4, max_len=8),
-                  train=replace(run.train, max_steps=30, eval_every=10, warmup_steps=5))
-    tiny = replace(cfg, run=run, probe_steps=(0, 5, 10, 20, 30), probe_batch=8, heldout_batch=8, lanczos_steps=8,
-                   fine_steps=16)
-    runs = hd.run_seeds([1000, 1001], tiny, workers=1)
-    assert tiny.arm_views("untied-3") == ((hd.MAIN.split("/")[0], "train"),)  # ci: H4's control on the training view
-    for s in runs:
-        for arm in ("single", "looped", "untied-3"):
-            rows = runs[s]["records"][arm].probes["spectra"]
-            views = {hd.MAIN} if arm == "untied-3" else {hd.MAIN, hd.HELDOUT, hd.QK}
-            assert rows["step"] == [0, 5, 10, 20, 30] and {k for k in rows if "/" in k} == views
-    claims = {c.id: c for c in hd.hessian_claims(runs, tiny, "ci")}
+                  train=replace(run.train, max_steps=40, eval_every=10, warmup_steps=5))
+    tiny = replace(cfg, run=run, probe_steps=(5, 10, 20, 30, 34, 37, 40), probe_batch=8, heldout_batch=8,
+                   lanczos_steps=8, fine_steps=16, a1_step=20, views=hd.VIEWS, gauge=True, widths=(8,), width_seeds=1,
+                   width_probe_steps=(5, 20, 40))
+    recs = hd.run_seeds([500, 501], tiny, workers=1)
+    assert set(recs) == {"500/single", "500/looped", "500/untied-3", "501/single", "501/looped", "501/untied-3",
+                         "500/single@d8", "500/looped@d8"}
+    r = recs["500/looped"]
+    assert r.probes["spectra"]["step"] == [5, 10, 20, 30, 34, 37, 40] and {hd.MAIN, hd.HELDOUT, hd.QK} <= set(r.probes["spectra"])
+    assert r.probes["projected"]["step"] == r.probes["spectra"]["step"]
+    assert r.probes["starts"]["step"] and max(r.probes["starts"]["start"]) == tiny.extra_starts
+    assert r.probes["fine"]["kind"] == ["fixed", "milestone"]
+    claims = {c.id: c for c in hd.hessian_claims(recs, tiny, "ci")}
     assert list(claims) == ["H1", "H2", "H3", "H4"]
-    assert all(c.verdict in ("holds", "fails", "inconclusive") and c.measured and c.note for c in claims.values())
-    assert "heldout" in claims["H1"].measured and "heldout" not in claims["H4"].measured
-    assert "held-out batch: not measured" in claims["H4"].note
-    assert hd.config("small").arm_views("untied-3") == tiny.arm_views("untied-3")
-    assert hd.config("paper").arm_views("untied-3") == hd.VIEWS  # paper probes every view of every arm
+    assert all(c.verdict in ("holds", "fails", "inconclusive") and c.note and c.alternatives for c in claims.values())
+    assert [w["d_model"] for w in claims["H1"].measured["widths"]] == [4, 8]

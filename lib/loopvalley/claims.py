@@ -489,6 +489,51 @@ def specification_curve(c: Mapping) -> str:
     return "; ".join(parts)
 
 
+def verdict_comparison(live: Sequence, shipped: Sequence[Mapping] | None, shipped_scale: str = "small") -> str:
+    """The end of a chapter: each live claim (a notebook's run, on teaching seeds at ``ci``) next to the
+    shipped ledger's verdict of the same claim (confirmatory seeds at ``shipped_scale``), with its kind
+    and robustness, and one line under the table for every claim whose two verdicts differ, saying why
+    they can (``shipped``: :func:`loopvalley.registry.shipped_ledger`; ``None`` when none is shipped).
+
+    Introduced in notebooks/00_start_here.
+    """
+    rows = [c.to_json() if hasattr(c, "to_json") else dict(c) for c in live]
+    by_id = {c["id"]: c for c in (shipped or [])}
+    out = [f"{'claim':6s} {'kind':16s} {'live (this run)':44s} shipped ({shipped_scale}, confirmatory seeds)"]
+    differ = []
+    for c in rows:
+        seeds = "teaching" if c.get("teaching") else "confirmatory" if c.get("confirmatory") else "exploratory"
+        here = f"{_status(c)} {interval_text(_claim_of(c))} ({c['n_seeds']} {seeds} seeds)" if not c["deterministic"] \
+            else f"{c['verdict']} (exact)"
+        s = by_id.get(c["id"])
+        there = "not shipped" if s is None else (f"{status_text(s)} {interval_text(_claim_of(s))} ({s['n_seeds']} seeds)"
+                                                 if not s["deterministic"] else f"{s['verdict']} (exact)")
+        out.append(f"{c['id']:6s} {KIND_LABEL.get(c.get('kind', 'empirical'), ''):16s} {here:44s} {there}")
+        if s is not None and s["verdict"] != c["verdict"]:
+            differ.append(f"{c['id']}: live {c['verdict']}, shipped {s['verdict']} — the live run has {c['n_seeds']} "
+                          f"{seeds} seeds at {c['scale']} (shorter runs, fewer seeds: wider intervals); the shipped "
+                          f"verdict rests on {s['n_seeds']} confirmatory seeds at {s['scale']}.")
+    if shipped is None:
+        out.append(f"(no shipped {shipped_scale} ledger found: run `python -m loopvalley reproduce`)")
+    return "\n".join(out + ([""] + differ if differ else []))
+
+
+def chapter_summary(shipped: Sequence[Mapping] | None, ids: Sequence[str]) -> str:
+    """What the shipped ledger says about ``ids``, one line per claim — its status in words and its
+    note — generated from the ledger (never typed), for a chapter's "what this means" paragraph."""
+    if not shipped:
+        return "no shipped ledger: run `python -m loopvalley reproduce`"
+    by_id = {c["id"]: c for c in shipped}
+    lines = []
+    for cid in ids:
+        c = by_id.get(cid)
+        if c is None:
+            lines.append(f"{cid}: not in the shipped ledger")
+            continue
+        lines.append(f"{cid} — {c['statement']}: {status_text(c)}. {' '.join(x for x in (c.get('why', ''), c.get('note', '')) if x)}")
+    return "\n".join(lines)
+
+
 def write_ledger(claims: Sequence[Claim], out_dir, figures: Sequence[str] = (), title: str = "",
                  forest: str | None = None, meta: Mapping | None = None) -> tuple[Path, Path]:
     """Write ``claims.json`` (a header — ``meta``, the rules table's hash — and the claims) and

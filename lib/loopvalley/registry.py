@@ -17,7 +17,7 @@ from typing import Callable
 
 from loopvalley import cpu_kernels
 from loopvalley._validate import check_int
-from loopvalley.claims import Claim, write_ledger
+from loopvalley.claims import Claim, load_ledger, write_ledger
 from loopvalley.forest import forest_alt_text, plot_forest
 from loopvalley.notebook import figure_style
 from loopvalley.parallel import _init_worker, cores, default_workers
@@ -101,6 +101,22 @@ def shipped_records(scale: str, name: str, root=None) -> dict | None:
         return load_records(path)
     except ValueError as e:  # load_records names the file and what is wrong with it
         print(f"shipped records not used: {e}; falling back to the live ci runs", flush=True)
+        return None
+
+
+def shipped_ledger(scale: str = "small", root=None) -> list[dict] | None:
+    """The claims of the ledger shipped at ``scale`` (``results/<scale>/claims.json``), or ``None`` —
+    with one printed line saying why — when it is missing or damaged.
+
+    Introduced in notebooks/00_start_here.
+    """
+    path = results_dir(scale, root) / "claims.json"
+    if not path.exists():
+        return None
+    try:
+        return load_ledger(path)
+    except ValueError as e:
+        print(f"shipped ledger not used: {e}")
         return None
 
 

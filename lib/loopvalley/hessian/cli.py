@@ -30,9 +30,8 @@ import torch.distributed as dist
 from loopvalley._validate import check_int, check_positive
 from loopvalley.checkpoint import load_checkpoint
 from loopvalley.hessian.operator import Hessian, lanczos
-from loopvalley.hessian.spectra import BLOCKS, block_params
 from loopvalley.looped.arms import ARMS, build_arm, train_arm
-from loopvalley.looped.models import ModelConfig, build_model
+from loopvalley.looped.models import PARAM_BLOCKS, ModelConfig, block_params, build_model
 from loopvalley.looped.runs import markov_run
 from loopvalley.scale.distributed import init_from_env, shutdown
 from loopvalley.scales import SCALES, current_scale
@@ -60,7 +59,7 @@ def add_spectrum_parser(subparsers) -> argparse.ArgumentParser:
     sp.add_argument("--checkpoint", default=None, metavar="PATH",
                     help="take the weights from this checkpoint.pt (written by `train`) instead of training")
     sp.add_argument("--probe-batch", type=int, default=64, help="training sequences in the probe batch (default 64)")
-    sp.add_argument("--block", choices=tuple(BLOCKS), default="attention", help="the parameters (default attention)")
+    sp.add_argument("--block", choices=tuple(PARAM_BLOCKS), default="attention", help="the parameters (default attention)")
     sp.add_argument("--tol", type=float, default=1e-8, help="Lanczos's relative tolerance (default 1e-8)")
     sp.add_argument("--dtype", choices=tuple(DTYPES), default="float64", help="precision of the products")
     sp.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")

@@ -367,8 +367,8 @@ def _series(record: RunRecord, view: str, budget: int | None, projected: bool) -
     if projected and view != MAIN:
         raise ValueError(f"view: gauge-projected spectra exist for {MAIN} only, got {view!r}")
     steps, sps = sx.record_spectra(record, view, name=name)
-    if budget is not None:
-        sps = [sx.truncate(sp, min(budget, int(np.asarray(sp.alphas).size))) for sp in sps]
+    if budget is not None:  # a shorter Lanczos run read off the kept tridiagonal (dense spectra have none: kept)
+        sps = [sx.truncate(sp, min(budget, int(np.asarray(sp.alphas).size))) if sp.alphas is not None else sp for sp in sps]
     rows = [_stats_row(sp) for sp in sps]
     stats = {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0]}
     stats["n"] = np.array([sp.n for sp in sps], dtype=float)
@@ -429,6 +429,8 @@ def arm_phases(record: RunRecord, spec: Mapping, cfg_from: int) -> tuple[dict, S
     Introduced in notebooks/05_hessian_dynamics.
     """
     s = series(record, spec["view"], _budget(spec), spec["gauge"] == "projected")
+    if int(spec["anchor"]) >= s.steps[-1]:
+        raise NotMeasured(f"anchor step {spec['anchor']} is past this run's last probe ({int(s.steps[-1])})")
     return {k: ph.detect(s.steps, s.stats[k], int(spec["anchor"]), cfg_from) for k in sx.STATISTICS}, s
 
 

@@ -377,11 +377,13 @@ def hessian(model, loss_fn, batch, params=None, dtype=torch.float64, method="rev
 
 
 class _Operator:
-    """A symmetric linear operator: ``matvec(v)``, ``n``, ``dtype``, ``device``, ``n_hvp``."""
+    """A symmetric linear operator: ``matvec(v)``, ``n``, ``dtype``, ``device``, ``n_hvp``. ``H`` is a
+    :class:`Hessian`, a square tensor, or any operator with ``hvp``, ``n``, ``dtype`` and ``device`` (e.g.
+    :class:`loopvalley.hessian.gauge.ProjectedHessian`)."""
 
     def __init__(self, H):
-        if isinstance(H, Hessian):
-            self.H, self.n, self.dtype, self.device = H, H.n, H.dtype, H.device
+        if isinstance(H, Hessian) or all(hasattr(H, a) for a in ("hvp", "n", "dtype", "device")):
+            self.H, self.n, self.dtype, self.device = H, int(H.n), H.dtype, H.device
             self._mv = H.hvp
         elif isinstance(H, torch.Tensor):
             if H.dim() != 2 or H.shape[0] != H.shape[1]:
@@ -389,7 +391,8 @@ class _Operator:
             self.H, self.n, self.dtype, self.device = H, H.shape[0], H.dtype, H.device
             self._mv = lambda v: H @ v if v.dim() == 1 else v @ H  # H v; for (k, n): V H = (H Vᵀ)ᵀ, H symmetric
         else:
-            raise ValueError("H must be a loopvalley.hessian.operator.Hessian or a square torch.Tensor")
+            raise ValueError("H must be a loopvalley.hessian.operator.Hessian, a square torch.Tensor, or an operator "
+                             "with hvp, n, dtype and device")
         self.count = 0
 
     def __call__(self, v):
