@@ -1,11 +1,12 @@
-"""Write the README's verdict table from the shipped ledger (never by hand).
+"""Write the README's scorecard and verdict table from the shipped ledger (never by hand).
 
-    python scripts/readme_table.py            # rewrite the table in README.md from results/small/claims.json
-    python scripts/readme_table.py --check    # exit 1 if README.md's table differs from the ledger
+    python scripts/readme_table.py            # rewrite both in README.md from results/small/claims.json
+    python scripts/readme_table.py --check    # exit 1 if README.md's differ from the ledger
 
-The table sits between the markers ``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->`` and is
-:func:`loopvalley.claims.verdict_table` of ``results/small/claims.json``, the ledger the README's
-main job (``python -m loopvalley reproduce``) writes. The "CI time" column of the notebook map comes
+The scorecard sits between ``<!-- scorecard:start -->`` and ``<!-- scorecard:end -->`` and is
+:func:`loopvalley.claims.scorecard` of ``results/small/claims.json``; the table sits between
+``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->`` and is :func:`loopvalley.claims.verdict_table`
+of the same ledger, the one the README's main job (``python -m loopvalley reproduce``) writes. The "CI time" column of the notebook map comes
 from ``notebooks/run_times.json`` (measured by ``scripts/build_notebooks.sh``) the same way.
 ``tests/test_readme.py`` runs ``--check``.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
+CARD_START, CARD_END = "<!-- scorecard:start -->", "<!-- scorecard:end -->"
 
 
 def table(ledger: Path) -> str:
@@ -26,12 +28,18 @@ def table(ledger: Path) -> str:
     return verdict_table(load_ledger(ledger))
 
 
-def with_table(readme: str, text: str) -> str:
-    if START not in readme or END not in readme:
-        raise ValueError(f"README.md has no {START} ... {END} markers")
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{text}\n{END}{tail}"
+def card(ledger: Path) -> str:
+    from loopvalley.claims import load_ledger, scorecard
+
+    return scorecard(load_ledger(ledger))
+
+
+def with_table(readme: str, text: str, start: str = START, end: str = END) -> str:
+    if start not in readme or end not in readme:
+        raise ValueError(f"README.md has no {start} ... {end} markers")
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{text}\n{end}{tail}"
 
 
 def with_run_times(readme: str, run_times: Path) -> str:
@@ -63,12 +71,14 @@ def main(argv=None) -> int:
     readme = Path(args.readme)
     old = readme.read_text()
     try:
-        new = with_run_times(with_table(old, table(Path(args.ledger))), ROOT / "notebooks" / "run_times.json")
+        new = with_table(old, table(Path(args.ledger)))
+        new = with_table(new, card(Path(args.ledger)), CARD_START, CARD_END)
+        new = with_run_times(new, ROOT / "notebooks" / "run_times.json")
     except ValueError as e:  # a damaged ledger or run-time table, or a README without the markers
         ap.error(str(e))  # exits 2 with the message
     if args.check:
         if new != old:
-            print(f"{readme.name}'s verdict table differs from {args.ledger}: run python scripts/readme_table.py")
+            print(f"{readme.name}'s scorecard or verdict table differs from {args.ledger}: run python scripts/readme_table.py")
             return 1
         return 0
     readme.write_text(new)

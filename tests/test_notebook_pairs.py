@@ -94,3 +94,18 @@ def test_setup_prints_the_measured_times(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "Expected run time of 01_river_valley" in out
     assert "ci ≈" in out
+
+
+@pytest.mark.parametrize("py", PY, ids=lambda p: p.stem)
+def test_the_setup_cell_prints_the_measured_run_time(py):
+    """The run time a notebook's setup cell printed (its stored output) is the one in the run-time table
+    that 00's table and the README quote: one source (scripts/build_notebooks.sh rewrites it)."""
+    import json
+
+    from loopvalley.notebook import run_time_message
+
+    nb = json.loads(py.with_suffix(".ipynb").read_text())
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and "from loopvalley.notebook import setup" in "".join(c["source"]))
+    text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []) if o.get("name") == "stdout")
+    printed = [line for line in text.splitlines() if line.startswith("Expected run time")]
+    assert printed == [run_time_message(py.stem, "ci")], f"{py.stem}: run scripts/build_notebooks.sh {py.name}"
