@@ -475,9 +475,10 @@ for alpha_, V_ in ((0.1, cfg.vocab_size), (cfg.alpha, cfg.vocab_size), (5.0, cfg
 # - α = 0.1: rows become nearly deterministic, the complex split turns into cycles, and counting
 #   falls to chance — or below it, since on a cycle the most frequent token so far is often the wrong
 #   one — while the oracle and the bigram are almost always right.
-# - α = 5: rows become flat, the mean IC shrinks towards 0 and every predictor is close to chance.
+# - α = 5: rows become flat and the mean IC shrinks towards 0, so the predictors move towards each
+#   other and towards chance (the cell prints how close: compare the oracle and the bigram with 1/V).
 #   The complex split still shows a gap, because a quintile split always takes the top fifth of the
-#   IC distribution, however low it is; but there is little left to learn.
+#   IC distribution, however low it is; but there is less left to learn.
 # - V = 8: the IC grows (more room for transitions to matter), but the in-context bigram now lags the
 #   oracle by far more than at V = 3 — a longer context is needed to estimate the transitions.
 #

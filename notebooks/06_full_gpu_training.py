@@ -95,9 +95,10 @@ print(f"scale = {scale}; CUDA available: {HAS_GPU}")
 #   grow — sequences, width, data — and more confirmatory seeds (each experiment's own `SCALES`
 #   table; the sample-dynamics seeds are printed below) instead. (With several GPUs, `--batch-size`
 #   is the *global* batch, split evenly across them, so the optimisation is unchanged.)
-# - **Spectra grow** with the width: the Hessian experiment (notebook 05) takes dense Hessians of the
-#   attention weights, $4d^2$ parameters, one Hessian-vector product per parameter per spectrum,
-#   which is what makes a GPU worth it. Those products always run in float32/float64 on the explicit
+# - **Spectra grow** with the width: the Hessian experiment (notebook 05) takes Lanczos spectra of the
+#   attention weights' Hessian, $4d^2$ parameters, a fixed number of Hessian-vector products per
+#   spectrum (`hessian.experiment.SCALES`), each dearer as the model widens — which is what makes a GPU
+#   worth it. Those products always run in float32/float64 on the explicit
 #   softmax path, never under bf16 autocast.
 
 # %%
