@@ -15,22 +15,22 @@
 # %% [markdown]
 # # 00 — Start here: the syllabus
 #
-# This repository teaches one paper: Gong, Teng & Liu, *What Makes Looped Transformers Perform
-# Better Than Non-Recursive Ones (Provably)* (arXiv 2510.10089). Its thesis: a **looped** transformer
-# (one attention layer applied three times with shared weights) learns complex patterns that the
-# same layer applied once cannot, because the two architectures see different loss landscapes — a
-# well-conditioned **U-valley** for the single layer, an ill-conditioned **V-valley** for the looped
-# one, where gradient descent keeps "hopping" between the valley walls and is pushed down the river.
-# Nine chapters take the claim apart: the landscape theory on exact toy losses (01–02), the data
-# (03), the two networks (04), their Hessians (05), the GPU path (06), the SHIFT training recipe
-# (07–08) and a control that asks whether it is recursion or plain depth (09). Each chapter ends
-# with a **claims check** that states, from numbers measured in front of you, whether the paper's
-# claim *holds*, *fails* or is *inconclusive* at that scale.
+# **The question.** Apply one attention layer three times with the same weights (a *looped*
+# transformer) instead of once, and it learns patterns the single layer never learns. Why? Gong, Teng &
+# Liu, *What Makes Looped Transformers Perform Better Than Non-Recursive Ones (Provably)* (arXiv
+# 2510.10089), answer with the loss landscape: recursion shapes an ill-conditioned **V-shaped valley**,
+# where gradient descent keeps "hopping" between the valley walls and is pushed down the river, while
+# the single layer sits in a flat-bottomed **U-valley**. The paper is on arXiv; it was submitted to ICLR
+# 2026 and withdrawn after reviews rated 0 / 4 / 4, and its full text could not be read for this
+# course — what we know of it (abstract, reviews, summaries) is tagged by source in
+# [docs/paper-notes.md](../docs/paper-notes.md), and so is every paper number quoted in a chapter.
 #
-# This notebook is the map: what each chapter teaches, what to know first, how long each takes, in
-# which order to read them, how to read a verdict, and the [glossary](#Glossary) of every symbol.
-# It runs in a few seconds. What is known of the paper, and what we chose where it is silent, is in
-# [docs/paper-notes.md](../docs/paper-notes.md).
+# Nine chapters take the claim apart — the landscape theory on exact toy losses (01–02), the data (03),
+# the two networks (04), their Hessians (05), the GPU path (06), the SHIFT training recipe (07–08) and
+# a control that asks whether it is recursion or plain depth (09) — and each ends by testing its part:
+# a **ledger** of claims, each a measured margin with an interval and a verdict. The picture below is
+# the observation everything starts from (from the shipped runs); the scorecard under it is what the
+# ledger found.
 
 # %% tags=["skip-colab"]
 # Setup: the scale switch. Live cells run at SCALE; figures at `small` / `paper` are drawn from the
@@ -46,6 +46,29 @@ if IN_COLAB:
 # %matplotlib inline
 from loopvalley.notebook import setup
 scale, g = setup(seed=0, scale=SCALE, chapter="00_start_here")   # prints the expected run time of this notebook at each scale
+
+# %% tags=["nbval-ignore-output"]
+from IPython.display import Image, Markdown, display
+
+from loopvalley.claims import scorecard
+from loopvalley.records import results_dir
+from loopvalley.registry import shipped_ledger
+
+picture = results_dir("small") / "sample_dynamics_accuracy.png"
+if picture.exists():
+    display(Image(filename=str(picture), width=760))
+ledger = shipped_ledger("small")
+display(Markdown(scorecard(ledger) if ledger else "*(no shipped ledger here: run `python -m loopvalley reproduce`)*"))
+
+# %% [markdown]
+# *Figure 0.0* — Complex-split accuracy over training (shipped `small` runs): Single-Attn (one layer)
+# levels off while Looped-Attn (the same layer, three times) keeps climbing. Above: the scorecard,
+# generated from the shipped ledger — only **empirical** claims count for or against the paper;
+# identities (checks of the code) and claims true **by construction** are listed apart; **fragile**
+# means one reasonable analysis choice, or one seed, overturns the verdict.
+#
+# This notebook is the map: what each chapter teaches, what to know first, how long each takes, in
+# which order to read them, how to read a verdict, and the [glossary](#Glossary) of every symbol.
 
 # %% [markdown]
 # ## The chapters
@@ -176,9 +199,10 @@ else:
 #
 # Every claim of the paper becomes a **margin**: one number per seed that is positive when the data
 # are on the paper's side. For "Looped-Attn ends above Single-Attn on the complex split" the margin
-# of a seed is Looped's final accuracy minus Single's, in accuracy points. Over the **confirmatory
-# seeds** (1000, 1001, …, never used to choose the rule) we take the mean margin and its 95 %
-# Student-t interval
+# of a seed is Looped's final accuracy minus Single's, in accuracy points. Over the seeds — in the
+# ledger, the **confirmatory seeds** (1000, 1001, …), never used to choose a rule and never run by a
+# notebook, test or CI; in the notebooks, the **teaching seeds** (500, 501, …) — we take the mean margin
+# and its 95 % Student-t interval
 #
 # $$
 # \bar m \pm t_{0.975,\,n-1}\,\frac{s}{\sqrt n}, \qquad s^2 = \frac{1}{n-1}\sum_i (m_i - \bar m)^2 .
@@ -193,14 +217,26 @@ else:
 #
 # A claim with several parts ("A and B") takes its weakest part. A *deterministic* claim (an exact
 # quadratic, a parameter count: nothing a seed can change) keeps two values, holds when its margin is
-# positive. The interval computed by hand, checked against the library:
+# positive. Two more labels:
+#
+# - **kind** — *identity* (a mathematical fact checked numerically), *by construction* (forced by how the
+#   model or regime is built), or *empirical* (could have come out either way). Only empirical claims
+#   count for or against the paper.
+# - **fragile** — every empirical claim declares the analysis choices a reasonable analyst could make
+#   differently (window, threshold, horizon, normalisation, …); the ledger judges it under each, and under
+#   every leave-one-seed-out subset. A holds/fails verdict that one of them overturns is *fragile*.
+#   `results/small/REPORT.md` draws each claim's verdict under every choice (its specification curve).
+#
+# When the margins of a claim are visibly not normal (a mix of seeds that finished a climb and seeds
+# that did not), its rule uses a distribution-free interval for the median instead (the sign-test
+# interval), and says so. The Student-t interval computed by hand, checked against the library:
 
 # %%
 import numpy as np
 import torch
 
 from loopvalley.claims import claim_from_margins, interval_text
-from loopvalley.seeds import confirmatory, exploratory
+from loopvalley.seeds import exploratory, teaching
 from loopvalley.stats import mean_interval, t_quantile
 
 m = np.array([2.1, 3.4, 1.2, 2.8, 1.9])                     # one margin per seed (points)
@@ -219,7 +255,7 @@ examples = {
     "B": [-1.5, -0.8, -2.2, -1.1, -1.9],  # every seed against it
     "C": [1.5, -2.0, 0.4, 2.2, -1.6],  # the seeds disagree
 }
-seeds = confirmatory(5)
+seeds = teaching(5)
 claims = [claim_from_margins(k, f"example claim {k}", "—", {"margin": v}, rule="margin > 0", rule_version="1",
                              scale=scale, seeds=seeds, exploratory_seeds=exploratory(3), units="points")
           for k, v in examples.items()]
