@@ -65,6 +65,8 @@ def test_start_spread_recovers_a_planted_sigma():
     rng = np.random.default_rng(3)
     rows = rng.normal(0, 0.2, size=(400, 3)) + rng.normal(0, 5, size=(400, 1))  # per-probe level + noise
     assert ph.start_spread(rows) == pytest.approx(0.2, rel=0.05)
+    ragged = [r[: 2 + i % 2] for i, r in enumerate(rows)]  # 2 or 3 starts per probe: pooled by degrees of freedom
+    assert ph.start_spread(ragged) == pytest.approx(0.2, rel=0.07)
     with pytest.raises(ValueError, match="starts"):
         ph.start_spread(np.ones((4, 1)))
 

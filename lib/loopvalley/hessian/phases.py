@@ -143,19 +143,20 @@ def contrast_threshold(null_a: np.ndarray, null_b: np.ndarray, q: float = 0.95) 
     return threshold(null_a[:n] - null_b[:n], q)
 
 
-def start_spread(log_values_by_start: np.ndarray) -> float:
+def start_spread(log_values_by_start) -> float:
     """σ of the estimator: the pooled standard deviation over independent Lanczos starts at fixed
-    weights. ``log_values_by_start``: ``(probes, starts)`` log statistics (each row one set of weights).
+    weights, √(Σ_p (n_p − 1) s_p² / Σ_p (n_p − 1)). ``log_values_by_start``: one row per set of weights
+    (a probe), each the log statistic under its n_p ≥ 2 starts (rows may differ in length).
 
     Introduced in notebooks/05_hessian_dynamics.
     """
-    a = np.asarray(log_values_by_start, dtype=float)
-    if a.ndim != 2 or a.shape[1] < 2:
-        raise ValueError(f"log_values_by_start must be (probes, starts ≥ 2), got shape {a.shape}")
-    ok = np.isfinite(a).all(axis=1)
-    if not ok.any():
-        return float("nan")
-    return float(np.sqrt(np.mean(np.var(a[ok], axis=1, ddof=1))))
+    rows = [np.asarray(r, dtype=float) for r in log_values_by_start]
+    rows = [r[np.isfinite(r)] for r in rows]
+    if not rows or any(r.ndim != 1 for r in rows) or max((r.size for r in rows), default=0) < 2:
+        raise ValueError("log_values_by_start must hold rows of ≥ 2 starts each (one row per probe)")
+    rows = [r for r in rows if r.size >= 2]
+    dof = sum(r.size - 1 for r in rows)
+    return float(np.sqrt(sum((r.size - 1) * np.var(r, ddof=1) for r in rows) / dof))
 
 
 def milestone_steps(steps: Sequence[int], acc: Sequence[float], fractions: Sequence[float], start_step: int = 0) -> list:
