@@ -107,7 +107,7 @@ def main():
     arms = ("single", "looped", "untied-3")
     models = {a: build_arm(a, run, 0) for a in arms}
     configs = {"old": (64, torch.float64, 32), "f64 x1": (64, torch.float64, 1), "f32 x1": (64, torch.float32, 1),
-               "new": (256, torch.float32, 1)}
+               "new": (cfg.probe_batch, torch.float32, 1)}
     times = {(a, c): [] for a in arms for c in configs}
     for _ in range(3):  # round robin: a busy machine slows every configuration alike
         for a in arms:
@@ -119,7 +119,7 @@ def main():
         cost[a]["n"] = len(torch.cat([p.reshape(-1) for n_, p in models[a].named_parameters()
                                       if n_ in block_params(models[a], "attention")]))
     print("cost of one Hessian-vector product over the attention weights (ms, median of 3 rounds), d = 16, T = 32")
-    print(f"{'arm':9s} {'n':>5s} {'B=64 f64 x32':>13s} {'B=64 f64 x1':>12s} {'B=64 f32 x1':>12s} {'B=256 f32 x1':>13s}")
+    print(f"{'arm':9s} {'n':>5s} {'B=64 f64 x32':>13s} {'B=64 f64 x1':>12s} {'B=64 f32 x1':>12s} {f'B={cfg.probe_batch} f32 x1':>13s}")
     for a in arms:
         print(f"{a:9s} {cost[a]['n']:5d} " + " ".join(f"{1e3 * cost[a][c]:12.1f}" for c in configs))
     trim_side_by_side(models, data.train[:256])
@@ -131,7 +131,7 @@ def main():
     print(f"\nbatching 32 products per call vs one at a time (float64, B = 64): "
           + ", ".join(f"{a} x{cost[a]['old'] / cost[a]['f64 x1']:.2f}" for a in arms)
           + "; float64 vs float32: " + ", ".join(f"{a} x{cost[a]['f64 x1'] / cost[a]['f32 x1']:.2f}" for a in arms))
-    views = {a: len(cfg.arm_views(a)) for a in arms}
+    views = {a: len(cfg.views) + (1 if cfg.gauge else 0) for a in arms}  # + the gauge-projected spectra
     K = len(cfg.probe_steps)
     fine = cfg.fine_steps - cfg.lanczos_steps  # Assumption 1's spectra continue the probe's runs
     new_seed = sum(K * views[a] * cfg.lanczos_steps * cost[a]["new"] + cfg.run.train.max_steps * step[a] for a in arms)
