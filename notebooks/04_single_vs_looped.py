@@ -258,7 +258,7 @@ if scale != live_scale:
 
 # %%
 per = [measure_pair(r["single"], r["looped"]) for r in records]
-tp = float(np.mean([p["plateau_step"] for p in per]))
+tp = float(np.mean([p.plateau_step for p in per]))
 fig = plot_split_curves(records, metric="acc", marker_step=tp)
 
 # %% [markdown]
@@ -324,7 +324,7 @@ if RUN_LONG:
     per_long = [measure_pair(r["single"], r["looped"]) for r in long_records]
     per_live = [measure_pair(r.records["single"], r.records["looped"]) for r in runs]  # the runs above
     for name, p_ in ((f"{s.train.max_steps} steps", per_live), (f"{LONG_STEPS} steps", per_long)):
-        c_ = lambda k: np.array([q[k] for q in p_])  # noqa: E731
+        c_ = lambda k: np.array([getattr(q, k) for q in p_])  # noqa: E731
         print(f"{name:>10}: Single's onset at steps {c_('plateau_step').min():.0f}–{c_('plateau_step').max():.0f}; "
               f"Looped rises {c_('s2_rise').min():.1f}–{c_('s2_rise').max():.1f} points after it and ends "
               f"{c_('s2_gap').min():.1f}–{c_('s2_gap').max():.1f} points above Single")

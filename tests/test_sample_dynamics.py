@@ -50,8 +50,8 @@ def _jitter(pair, d):
 def test_claims_hold_on_the_phenomenon():
     recs = [_jitter(_phenomenon(), d) for d in (0.0, 0.004, -0.003)]
     m = measure_pair(recs[0]["single"], recs[0]["looped"])
-    assert abs(m["s1_gap"] - 3.0) < 0.1 and abs(m["single_complex_gain"]) < 0.1
-    assert m["plateau_step"] < 250 and m["s2_rise"] > 10 and m["s2_gap"] > 10
+    assert abs(m.s1_gap - 3.0) < 0.1 and abs(m.single_complex_gain) < 0.1
+    assert m.plateau_step < 250 and m.s2_rise > 10 and m.s2_gap > 10
     claims = sample_dynamics_claims(recs, "ci", teaching(3))
     assert [c.id for c in claims] == ["S1", "S2", "S3"] and [c.verdict for c in claims] == ["holds"] * 3
 

@@ -98,8 +98,36 @@ def plateau_onset(steps, acc, final: float, tol: float = 0.01, half_width: float
     return int(steps[-1])
 
 
+@dataclass(frozen=True)
+class PairMeasurement:
+    """What S1–S3 read off one seed's Single and Looped runs, in accuracy points (%)."""
+
+    single_simple: float  # Single's simple-split accuracy over the final window
+    bayes_simple: float  # the true-chain Bayes accuracy on the simple split (an oracle)
+    bigram_simple: float  # the in-context Bayes (add-α bigram) predictor's
+    unigram_simple: float  # the in-context unigram predictor's
+    s1_gap: float  # Bayes − Single on the simple split
+    s1_gap_in_context: float  # in-context bigram − Single on the simple split
+    single_complex: float  # Single's complex-split accuracy over the final window
+    single_complex_gain: float  # its gain from 60–70 % to the final window
+    looped_complex_gain: float
+    plateau_step: int  # Single's plateau onset t_p
+    plateau_frac: float  # t_p / horizon
+    looped_at_plateau: float  # Looped's complex accuracy at t_p
+    looped_final: float  # … over the final window
+    looped_half: float  # … over 45–55 % of training
+    single_half: float
+    s2_rise: float  # Looped's rise after t_p
+    s2_gap: float  # Looped − Single, final
+    bayes_complex: float
+    bigram_complex: float
+    unigram_complex: float
+    n_params_single: int
+    n_params_looped: int
+
+
 def measure_pair(single: RunRecord, looped: RunRecord, final_frac: float = 0.1, plateau_tol: float = 1.0,
-                 horizon: int | None = None) -> dict:
+                 horizon: int | None = None) -> PairMeasurement:
     """The numbers behind S1–S3 for one seed, in accuracy points (%); ``final_frac``, ``plateau_tol``
     and ``horizon`` (read the runs up to that step; ``None``: all of them) are S2's analysis choices.
 
@@ -127,7 +155,7 @@ def measure_pair(single: RunRecord, looped: RunRecord, final_frac: float = 0.1, 
     tp = plateau_onset(st, 100 * s_complex, single_complex, tol=plateau_tol, half_width=hw)
     looped_at = 100 * window_mean(lt, l_complex, tp - hw, tp + hw)
     looped_final = 100 * window_mean(lt, l_complex, *end)
-    return {
+    return PairMeasurement(**{
         "single_simple": single_simple,
         "bayes_simple": 100 * refs["simple"]["bayes"]["acc"],
         "bigram_simple": 100 * refs["simple"]["bigram"]["acc"],
@@ -150,7 +178,7 @@ def measure_pair(single: RunRecord, looped: RunRecord, final_frac: float = 0.1, 
         "unigram_complex": 100 * refs["complex"]["unigram"]["acc"],
         "n_params_single": single.meta["n_params"],
         "n_params_looped": looped.meta["n_params"],
-    }
+    })
 
 
 # ----------------------------------------------------------------------------------------------
@@ -159,7 +187,7 @@ def measure_pair(single: RunRecord, looped: RunRecord, final_frac: float = 0.1, 
 def claim_s1(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
     """S1: per seed, 5 − (Bayes − Single on the simple split) and 1 − (Single's complex gain over the
     last third of training), in points."""
-    col = lambda k: [p[k] for p in per]  # noqa: E731
+    col = lambda k: [getattr(p, k) for p in per]  # noqa: E731
     par = R.rule("S1").params
     return judge(
         "S1", {"simple": [par["simple_gap"] - g for g in col("s1_gap")],
@@ -181,10 +209,10 @@ def claim_s2(records: Sequence[Mapping[str, RunRecord]], scale: str, seeds: Sequ
     def margins(spec):
         horizon = None if spec["horizon"] == "all" else int(spec["horizon"])
         per = [measure_pair(r["single"], r["looped"], spec["final_frac"], spec["plateau_tol"], horizon) for r in records]
-        return {"rise": [p["s2_rise"] - spec["beat"] for p in per], "gap": [p["s2_gap"] - spec["beat"] for p in per]}
+        return {"rise": [p.s2_rise - spec["beat"] for p in per], "gap": [p.s2_gap - spec["beat"] for p in per]}
 
     per = [measure_pair(r["single"], r["looped"]) for r in records]
-    col = lambda k: [p[k] for p in per]  # noqa: E731
+    col = lambda k: [getattr(p, k) for p in per]  # noqa: E731
     horizon = int(records[0]["single"].eval_step[-1])
     return judge(
         "S2", margins, scale=scale, seeds=seeds, horizon=horizon,
@@ -199,10 +227,10 @@ def claim_s2(records: Sequence[Mapping[str, RunRecord]], scale: str, seeds: Sequ
 
 def claim_s3(per: Sequence[Mapping], scale: str) -> Claim:
     """S3 (deterministic): 0.5 − |n_params(Single) − n_params(Looped)|."""
-    diff = max(abs(p["n_params_single"] - p["n_params_looped"]) for p in per)
+    diff = max(abs(p.n_params_single - p.n_params_looped) for p in per)
     return judge("S3", {"count": [0.5 - diff]}, scale=scale, seeds=[],
-                 measured={"n_params_single": per[0]["n_params_single"], "n_params_looped": per[0]["n_params_looped"]},
-                 note=f"both have {per[0]['n_params_single']} parameters.")
+                 measured={"n_params_single": per[0].n_params_single, "n_params_looped": per[0].n_params_looped},
+                 note=f"both have {per[0].n_params_single} parameters.")
 
 
 def sample_dynamics_claims(records: Sequence[Mapping[str, RunRecord]], scale: str, seeds: Sequence[int]) -> list[Claim]:
@@ -224,7 +252,7 @@ def run(ctx: Context) -> list[Claim]:
     records = [r.records for r in runs]
     claims = sample_dynamics_claims(records, ctx.scale, seeds)
     ctx.save_records("sample-dynamics", {f"{r.seed}/{arm}": rec for r in runs for arm, rec in r.records.items()})
-    tp = float(np.mean([measure_pair(r["single"], r["looped"])["plateau_step"] for r in records]))
+    tp = float(np.mean([measure_pair(r["single"], r["looped"]).plateau_step for r in records]))
     ctx.save_figure(plot_split_curves(records, metric="acc", marker_step=tp), "sample_dynamics_accuracy",
                     alt="accuracy on the simple and complex splits over training, Single vs Looped with seed bands, against "
                         "chance (1/V), the in-context unigram and bigram and the true-chain oracle; shaded until Single's "
