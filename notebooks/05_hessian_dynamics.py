@@ -673,9 +673,9 @@ phase_null_widget(ser["looped"].steps, {a: s.stats["effective_rank"] for a, s in
 sigma = {a: hd.frozen_sigma(a) for a in hd.ARMS}
 for s_, recs in hd.by_seed(records).items():
     m = hd.phase_margins(recs, R.rule("H1").main, sigma, rec_cfg.converged_from)
-    print(f"seed {s_}: collapse (L − S) {m['collapse']:+.2f}, diversification (L − S) {m['diversification']:+.2f}, "
-          f"stabilization of Looped {m['stabilization'] if m['stabilization'] is None else round(m['stabilization'], 2)}, "
-          f"diversification (L − Untied-3) {m['recursion'] if m['recursion'] is None else round(m['recursion'], 2)}")
+    print(f"seed {s_}: collapse (L − S) {m.collapse:+.2f}, diversification (L − S) {m.diversification:+.2f}, "
+          f"stabilization of Looped {m.stabilization if m.stabilization is None else round(m.stabilization, 2)}, "
+          f"diversification (L − Untied-3) {m.recursion if m.recursion is None else round(m.recursion, 2)}")
 
 # %% [markdown]
 # ## 10. Conditioning, Assumption 1 and the gauge directions
@@ -703,8 +703,8 @@ for k in sx.STATISTICS:
     print(f"  {k:15s} raw {raw[k]:8.3g}   gauge projected out {proj[k]:8.3g}")
 for s_, recs in hd.by_seed(records).items():
     c = hd.conditioning_margins(recs, R.rule("H3").main, rec_cfg)
-    a1 = c["a1"]
-    print(f"seed {s_}: mean log(κ_L/κ_S) over the climb {c['kappa'] if c['kappa'] is None else round(c['kappa'], 2)}; "
+    a1 = c.a1
+    print(f"seed {s_}: mean log(κ_L/κ_S) over the climb {c.kappa if c.kappa is None else round(c.kappa, 2)}; "
           f"low-band eigenvalues Looped {a1['n_looped'] if a1 else '—'} vs Single {a1['n_single'] if a1 else '—'}")
 f = hd._fine(first["looped"], "fixed", hd.MAIN), hd._fine(first["single"], "fixed", hd.MAIN)
 if f[0] and f[1]:
@@ -736,7 +736,7 @@ else:
 
 # %% tags=["nbval-ignore-output"]
 per = hd.by_seed(records)
-fig = ps.plot_signature_distances([hd.signature_margins(per[s_], R.rule("H4").main)["distances"] for s_ in per])
+fig = ps.plot_signature_distances([hd.signature_margins(per[s_], R.rule("H4").main).distances for s_ in per])
 
 # %% [markdown]
 # *Figure 5.10* — For H4 the orange dots (Looped – Untied-3) must sit above the blue ones (Untied-3 – Single).

@@ -100,8 +100,8 @@ def test_phase_contrasts_on_planted_runs():
     sigma = {a: hd.frozen_sigma(a) for a in hd.ARMS}
     m = hd.phase_margins(recs, R.rule("H1").main, sigma, 480)
     # Looped: collapse and diversification of log 4 against a flat Single: both contrasts positive beyond the null
-    assert m["collapse"] > 0 and m["diversification"] > 0 and m["stabilization"] > 0 and m["recursion"] > 0
-    raw = m["by_statistic"]["diversification"]["effective_rank"]
+    assert m.collapse > 0 and m.diversification > 0 and m.stabilization > 0 and m.recursion > 0
+    raw = m.by_statistic["diversification"]["effective_rank"]
     tau = np.log(4) - raw  # margin = contrast − threshold, the threshold positive (the null is not centred at 0)
     assert tau > 0
 

@@ -437,7 +437,36 @@ def _budget(spec) -> int | None:
     return None if spec.get("budget", "all") == "all" else int(spec["budget"])
 
 
-def phase_margins(recs: Mapping[str, RunRecord], spec: Mapping, sigma: Mapping, converged_from: int) -> dict:
+@dataclass(frozen=True)
+class PhaseMargins:
+    """One seed's H1–H2 margins under one analysis (family medians, log units; positive = the paper's side)."""
+
+    collapse: float | None  # (C_L − C_S) − τ
+    diversification: float | None  # (D_L − D_S) − τ
+    stabilization: float | None  # τ_R − R_L (None: no converged segment)
+    recursion: float | None  # (D_L − D_U) − τ (None without Untied-3)
+    by_statistic: dict  # {part: {statistic: margin}}
+    phases: dict  # {arm: {statistic: Phases}}
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """One seed's H3 margins under one analysis."""
+
+    kappa: float | None  # mean log κ_k(L) − log κ_k(S) over the climb
+    count: float | None  # Assumption 1 (i): log(n_L / n_S)
+    a1: dict | None  # :func:`assumption1`'s output
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One seed's H4 margin and distances under one analysis."""
+
+    signature: float | None  # median over the signature of d(L, U) − d(U, S)
+    distances: dict  # {"looped_untied", "untied_single", "looped_single": {statistic: distance}}
+
+
+def phase_margins(recs: Mapping[str, RunRecord], spec: Mapping, sigma: Mapping, converged_from: int) -> PhaseMargins:
     """One seed's phase margins under ``spec``, family medians (log units; positive = the paper's side):
     ``collapse`` = (C_L − C_S) − τ, ``diversification`` = (D_L − D_S) − τ, ``stabilization`` = τ_R − R_L,
     ``recursion`` = (D_L − D_U) − τ; τ the 95th percentile of the same contrast when neither arm has a
@@ -469,7 +498,7 @@ def phase_margins(recs: Mapping[str, RunRecord], spec: Mapping, sigma: Mapping, 
             U = found["untied-3"][k]
             out["recursion"][k] = (L.diversification - U.diversification) - ph.contrast_threshold(
                 nulls["looped"][k], nulls["untied-3"][k])[1]
-    return {p: _family_median(v) for p, v in out.items()} | {"by_statistic": out, "phases": found}
+    return PhaseMargins(**{p: _family_median(v) for p, v in out.items()}, by_statistic=out, phases=found)
 
 
 def _kappa_at(s: Series, k: int, steps) -> np.ndarray:
@@ -513,7 +542,7 @@ def _fine(record: RunRecord, kind: str, view: str):
     return f[view][i], f["step"][i]
 
 
-def conditioning_margins(recs: Mapping[str, RunRecord], spec: Mapping, cfg: HessianDynamicsConfig) -> dict:
+def conditioning_margins(recs: Mapping[str, RunRecord], spec: Mapping, cfg: HessianDynamicsConfig) -> Conditioning:
     """One seed's H3 margins under ``spec`` (k, measure, budget, view, gauge): ``kappa`` = the mean of
     log κ_k(Looped) − log κ_k(Single) over the climb (the probes in the rule's ``climb`` window at fixed steps, or
     each arm at its own 25 / 50 / 75 % milestones), ``count`` = Assumption 1 (i) log(n_L / n_S) at the
@@ -537,8 +566,8 @@ def conditioning_margins(recs: Mapping[str, RunRecord], spec: Mapping, cfg: Hess
     fl, fs = _fine(recs["looped"], kind, fv), _fine(recs["single"], kind, fv)
     a1 = assumption1(fl[0], fs[0]) if fl and fs else None
     finite = diff[np.isfinite(diff)]
-    return {"kappa": float(finite.mean()) if finite.size else None,
-            "count": None if a1 is None or not np.isfinite(a1["log_count_ratio"]) else a1["log_count_ratio"], "a1": a1}
+    return Conditioning(kappa=float(finite.mean()) if finite.size else None,
+                        count=None if a1 is None or not np.isfinite(a1["log_count_ratio"]) else a1["log_count_ratio"], a1=a1)
 
 
 SIGNATURE = sx.STATISTICS + ("kappa_10", "lambda_max")
@@ -561,7 +590,7 @@ def signature_distance(a: Series, b: Series, anchor: int, by_n: bool = False) ->
     return out
 
 
-def signature_margins(recs: Mapping[str, RunRecord], spec: Mapping) -> dict:
+def signature_margins(recs: Mapping[str, RunRecord], spec: Mapping) -> Signature:
     """One seed's H4 margin under ``spec``: the median over :data:`SIGNATURE` of d(Looped, Untied-3) −
     d(Untied-3, Single), and the three distances.
 
@@ -574,8 +603,8 @@ def signature_margins(recs: Mapping[str, RunRecord], spec: Mapping) -> dict:
     dUS = signature_distance(get["untied-3"], get["single"], anchor, by_n)
     dLS = signature_distance(get["looped"], get["single"], anchor, by_n)
     diff = {k: None if dLU[k] is None or dUS[k] is None else dLU[k] - dUS[k] for k in SIGNATURE}
-    return {"signature": _family_median(diff), "distances": {"looped_untied": dLU, "untied_single": dUS,
-                                                             "looped_single": dLS}}
+    return Signature(signature=_family_median(diff),
+                     distances={"looped_untied": dLU, "untied_single": dUS, "looped_single": dLS})
 
 
 # --------------------------------------------------------------------------------------------
@@ -615,7 +644,7 @@ def hessian_claims(records: Mapping[str, RunRecord], cfg: HessianDynamicsConfig,
     conv = cfg.converged_from
 
     def phases_fn(parts):
-        return lambda spec: {p: [phase_margins(per[s], spec, sigma, conv)[p] for s in seeds] for p in parts}
+        return lambda spec: {p: [getattr(phase_margins(per[s], spec, sigma, conv), p) for s in seeds] for p in parts}
 
     main1 = {s: phase_margins(per[s], R.rule("H1").main, sigma, conv) for s in seeds}
     measured_sigma = {s: {a: noise_sigma(per[s][a]) for a in per[s]} for s in seeds}
@@ -627,31 +656,31 @@ def hessian_claims(records: Mapping[str, RunRecord], cfg: HessianDynamicsConfig,
     grow = {a: summary([np.log(series(per[s][a]).stats["lambda_max"][-1] / series(per[s][a]).stats["lambda_max"][0])
                         for s in seeds]) for a in ARMS}
     h1 = judge("H1", phases_fn(("collapse", "diversification", "stabilization")), scale=scale, seeds=seeds,
-               measured={**common, "phases_main": {s: {k: vars(v) for k, v in main1[s]["phases"]["looped"].items()}
+               measured={**common, "phases_main": {s: {k: vars(v) for k, v in main1[s].phases["looped"].items()}
                                                    for s in seeds},
-                         "by_statistic": {s: main1[s]["by_statistic"] for s in seeds}, "lambda_max_log_growth": grow},
+                         "by_statistic": {s: main1[s].by_statistic for s in seeds}, "lambda_max_log_growth": grow},
                note=_h1_note(main1, seeds, widths))
     h2 = judge("H2", phases_fn(("recursion",)), scale=scale, seeds=seeds,
-               measured={**common, "by_statistic": {s: main1[s]["by_statistic"]["recursion"] for s in seeds}},
+               measured={**common, "by_statistic": {s: main1[s].by_statistic["recursion"] for s in seeds}},
                note=lambda v: f"Looped − Untied-3 diversification, family median: "
-                              f"{_mean(main1[s]['recursion'] for s in seeds):+.2f} log units beyond the null "
+                              f"{_mean(main1[s].recursion for s in seeds):+.2f} log units beyond the null "
                               f"({v}); λ_max grows by a factor of {np.exp(grow['looped']['mean']):.3g} for Looped-Attn, "
                               f"{np.exp(grow['untied-3']['mean']):.3g} for Untied-3, {np.exp(grow['single']['mean']):.3g} for "
                               "Single-Attn over training.")
     cond = {s: conditioning_margins(per[s], R.rule("H3").main, cfg) for s in seeds}
-    h3 = judge("H3", lambda spec: {p: [conditioning_margins(per[s], spec, cfg)[p] for s in seeds]
+    h3 = judge("H3", lambda spec: {p: [getattr(conditioning_margins(per[s], spec, cfg), p) for s in seeds]
                                    for p in ("kappa", "count")}, scale=scale, seeds=seeds,
-               measured={**common, "assumption1": {s: None if cond[s]["a1"] is None else
-                                                   {k: v for k, v in cond[s]["a1"].items() if k not in ("looped", "single")}
+               measured={**common, "assumption1": {s: None if cond[s].a1 is None else
+                                                   {k: v for k, v in cond[s].a1.items() if k not in ("looped", "single")}
                                                    for s in seeds}},
-               note=lambda v: f"mean log(κ_L/κ_S) over the climb {_mean(cond[s]['kappa'] for s in seeds):+.2f}, "
-                              f"Assumption 1 (i) log(n_L/n_S) {_mean(cond[s]['count'] for s in seeds):+.2f} "
+               note=lambda v: f"mean log(κ_L/κ_S) over the climb {_mean(cond[s].kappa for s in seeds):+.2f}, "
+                              f"Assumption 1 (i) log(n_L/n_S) {_mean(cond[s].count for s in seeds):+.2f} "
                               f"({v}); Assumption 1 (ii) (smaller low-curvature eigenvalues) is reported, not judged: the "
                               "band holds too few eigenvalues per arm to tell quantiles apart.")
     sig = {s: signature_margins(per[s], R.rule("H4").main) for s in seeds}
-    dist = {k: _mean(_family_median(sig[s]["distances"][k]) for s in seeds) for k in ("looped_untied", "untied_single", "looped_single")}
-    h4 = judge("H4", lambda spec: {"signature": [signature_margins(per[s], spec)["signature"] for s in seeds]},
-               scale=scale, seeds=seeds, measured={**common, "distances": {s: sig[s]["distances"] for s in seeds}},
+    dist = {k: _mean(_family_median(sig[s].distances[k]) for s in seeds) for k in ("looped_untied", "untied_single", "looped_single")}
+    h4 = judge("H4", lambda spec: {"signature": [signature_margins(per[s], spec).signature for s in seeds]},
+               scale=scale, seeds=seeds, measured={**common, "distances": {s: sig[s].distances for s in seeds}},
                note=lambda v: f"signature distances (median |log ratio| over the statistics, counts not divided by the "
                               f"dimension): Looped–Untied-3 {dist['looped_untied']:.2f}, Untied-3–Single {dist['untied_single']:.2f}, "
                               f"Looped–Single {dist['looped_single']:.2f} ({v}).")
@@ -660,7 +689,7 @@ def hessian_claims(records: Mapping[str, RunRecord], cfg: HessianDynamicsConfig,
 
 def _h1_note(main1, seeds, widths) -> callable:
     def note(verdict):
-        m = {p: _mean(main1[s][p] for s in seeds) for p in ("collapse", "diversification", "stabilization")}
+        m = {p: _mean(getattr(main1[s], p) for s in seeds) for p in ("collapse", "diversification", "stabilization")}
         trend = "; ".join(f"d = {w['d_model']}: Looped − Single diversification {w['diversification_contrast']:+.2f}"
                           for w in widths if w.get("diversification_contrast") is not None)
         return (f"family medians beyond the null: collapse contrast {m['collapse']:+.2f}, diversification contrast "
@@ -690,9 +719,9 @@ def width_trend(records: Mapping[str, RunRecord], cfg: HessianDynamicsConfig, si
             sL, sS = series(recs["looped"]), series(recs["single"])
             at = [t for t in sL.steps if 0.1 * cfg.run.train.max_steps <= t <= 0.6 * cfg.run.train.max_steps]
             kap.append(_mean(np.log(_kappa_at(sL, 10, at)) - np.log(_kappa_at(sS, 10, at))))
-        rows.append({"d_model": d, "seeds": list(per), "diversification_contrast": float(np.mean([g["diversification"] for g in got])),
-                     "collapse_contrast": float(np.mean([g["collapse"] for g in got])),
-                     "per_seed_diversification": [g["diversification"] for g in got],
+        rows.append({"d_model": d, "seeds": list(per), "diversification_contrast": _mean(g.diversification for g in got),
+                     "collapse_contrast": _mean(g.collapse for g in got),
+                     "per_seed_diversification": [g.diversification for g in got],
                      "kappa_log_ratio": _mean(kap), "per_seed_kappa": kap})
     return rows
 
@@ -769,7 +798,7 @@ def run(ctx: Context) -> list:
         ctx.save_figure(plot_assumption1(assumption1(fl[0], fs[0]), fl[1]), "hessian_assumption1",
                         alt="low valley eigenvalues of Looped and Single, sorted, at a fixed step of the climb")
     per = by_seed(records)
-    ctx.save_figure(plot_signature_distances([signature_margins(per[s], R.rule("H4").main)["distances"] for s in seeds]),
+    ctx.save_figure(plot_signature_distances([signature_margins(per[s], R.rule("H4").main).distances for s in seeds]),
                     "hessian_signature", alt="spectral signature distances between Looped, Untied-3 and Single per "
                     "statistic, one dot per seed")
     trend = claims[0].measured.get("widths") or []
