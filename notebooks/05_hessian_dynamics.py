@@ -160,6 +160,10 @@ print(f"Hessian-vector products: Lanczos {lz.n_hvp}, power iteration {pw.n_hvp}"
 fig = ps.plot_lanczos_convergence(exact, hs.ritz_history(H, 40, k=5), pw, k=5)
 
 # %% [markdown]
+# *Figure 5.1* — The top Ritz values against the number of Hessian-vector products, with the dense
+# eigenvalues as lines: look how many products each method needs before its top value sits on its line.
+
+# %% [markdown]
 # ### Exercise 5.1 — Lanczos, from scratch
 #
 # > **Difficulty** ★★★ · **Importance** 🔵🔵🔵 · **Time** ≈ 30 min · **Kind** mechanism
@@ -373,6 +377,10 @@ for j in (2, 4, 6, 8, 10, 15, 20):
 fig = ps.plot_slq_density(exact, hs.slq(H, n_vectors=8, n_steps=30, generator=g), sigma=0.02 * float(exact.abs().max()))
 
 # %% [markdown]
+# *Figure 5.2* — The spectral density by stochastic Lanczos quadrature against the dense eigenvalues'
+# histogram: the quadrature gets the outliers and the bulk's mass right, not the bulk's fine shape.
+
+# %% [markdown]
 # ## 3. Step 0 is a saddle
 #
 # At initialisation (weights ~ N(0, 0.02²)) the attention weights barely touch the loss: the
@@ -398,6 +406,9 @@ fig = ps.plot_spectrum_histograms({f"step {s}": sp for s, sp in zip(demo_steps, 
                                   title="a d = 8 Looped model's attention Hessian: step 0 is a ±-symmetric saddle")
 
 # %% [markdown]
+# *Figure 5.3* — The dense spectrum at three steps: at step 0 the eigenvalues come in ± pairs (a saddle);
+# by step 150 the positive side carries the curvature.
+#
 # So every phase below is **anchored at the first probe after warmup** (step 20), never at step 0.
 #
 # ## 4. A family of statistics, and what a Lanczos estimate gets right
@@ -487,6 +498,9 @@ for m in (20, 40, 80):
     print(f"m = {m:3d} products: largest relative error over the family {worst:.2f}")
 
 # %% [markdown]
+# *Figure 5.4* — Each statistic of a Lanczos estimate divided by its dense value, against the number of
+# products: 1 is exact; look at which statistics reach it first.
+#
 # The counts at the top (outliers, steep count) are exact from a few dozen products; the bulk
 # statistics carry a quadrature error that shrinks with m. That error is part of every margin's
 # seed-to-seed spread, so the intervals include it.
@@ -564,6 +578,9 @@ for e, ko, kk in zip(sweep["eps_rel"], sweep["kappa_eps"], sweep["kappa_k"]):
     print(f"ε = {e:.0e}·λ_max: old κ {ko:8.1f} (ceiling {1 / e:6.0f}), κ_10 {kk:.3g}")
 print(f"change over the sweep: old κ ×{1 + sweep['change_eps']:.3g}, κ_10 {100 * sweep['change_k']:.1f} %")
 fig = ps.plot_kappa_sweep(sweep)
+
+# %% [markdown]
+# *Figure 5.5* — The old κ_ε follows its own ceiling 1/ε as ε moves; κ_k = λ₁/λ_k stays put.
 
 # %% [markdown]
 # ## 6. The measurement: spectra over training, as a measurement
