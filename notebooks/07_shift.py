@@ -23,15 +23,17 @@
 #
 # This chapter is as much about **the protocol** as about SHIFT. A comparison of training
 # procedures can be decided by choices that have nothing to do with the procedure: what happens to
-# Adam's moments at the switch, where the runs stop, what "faster" is measured against. Each choice
-# here was made on *exploratory* seeds by a rule written in code, before the *confirmatory* seeds
-# that decide the verdicts were run (see `docs/exploration/shift.md`). You will see: what SHIFT can
-# save at best; the horizon every arm must share; the criterion and what each threshold does; the
-# switch policy, chosen by a stated rule; the three arms at equal compute; SHIFT's compute to reach
-# Looped's accuracy next to its best case; and Theorem 3 measured in the theorem's own model and in
-# the experiments' model. About 80 s at the CI scale (two seeds, side by side on two cores).
+# Adam's moments at the switch, where the runs stop, what "faster" is measured against, and over which
+# steps an "early" alignment is averaged. Each choice here was made on *exploratory* seeds by a rule
+# written in code, before the *confirmatory* seeds that decide the ledger's verdicts were run (see
+# `docs/exploration/shift.md`); this notebook runs *teaching* seeds. You will see: what SHIFT can save
+# at best; the horizon every arm must share; the criterion and what each threshold does; the switch
+# policy, chosen by a stated rule; the three arms at equal compute (F1); SHIFT's compute to reach
+# Looped's final accuracy — with no tolerance credit (F2); and Theorem 3 measured over the window
+# SHIFT actually uses (F3a) and, in the theorem's own model, after the small-weight regime in which
+# the alignment is automatic (F3b). About 90 s at the CI scale (two seeds, side by side on two cores).
 #
-# Notebook 08 runs SHIFT on algorithmic tasks and measures length generalisation.
+# Notebook 08 runs SHIFT on an algorithmic task and measures length generalisation.
 
 # %% [markdown]
 # ## Learning objectives
@@ -67,40 +69,46 @@ import math
 import numpy as np
 import torch
 
-from loopvalley.claims import assert_verdicts
-from loopvalley.looped.compute import equal_flop_steps, train_step_flops
+from loopvalley import rules as R
+from loopvalley.claims import assert_verdicts, specification_curve
+from loopvalley.looped.compute import equal_flop_steps, flops_at_evals, train_step_flops
+from loopvalley.seeds import teaching
+from loopvalley.shift.controller import criterion_trace, flop_ratio_bound, switch_criterion
 from loopvalley.shift.exercises_ch07 import check_gradient_coherence, check_scp_switch, check_shift_flop_fraction
 from loopvalley.shift.experiment import (
     CHOSEN_POLICY,
-    F3_EARLY,
+    POLICY_SEEDS,
     POLICY_SELECTION,
-    RULE_SEEDS,
+    alignment_window,
     choose_policy,
     config,
+    exit_step,
+    f2_reach,
+    f3a_window,
+    f3b_window,
+    flops_to_reach,
     measure_seed,
     run_seeds,
     shift_claims,
     stable_history,
 )
 from loopvalley.shift.plots import (
-    plot_alignment,
-    plot_budgets,
+    plot_alignment_windows,
     plot_comparison,
     plot_criterion,
     plot_policy_ablation,
     plot_premises,
+    plot_reach,
     plot_switch_sweep,
     sweep_switch_steps,
 )
-from loopvalley.seeds import confirmatory
-from loopvalley.shift.controller import criterion_trace, flop_ratio_bound, switch_criterion
 from loopvalley.shift.widgets import criterion_widget
 
 cfg = config(scale)
 run, sc = cfg.run, cfg.shift
 S, D = run.train.max_steps, cfg.decay_steps
-seeds = confirmatory(cfg.n_seeds)
-print(f"scale = {scale}: confirmatory seeds {seeds}; Looped trains {S} steps, every arm ends with a {D}-step decay; "
+seeds = teaching(cfg.n_seeds)
+print(f"scale = {scale}: teaching seeds {seeds}; Looped trains {S} steps, every arm ends with a {D}-step decay; "
       f"SCP every {sc.check_every} steps (δ1 = {sc.delta1:g}, δ2 = {sc.delta2:g}, W = {sc.patience}); "
       f"switch policy '{cfg.policy}'")
 
@@ -129,9 +137,9 @@ print(f"scale = {scale}: confirmatory seeds {seeds}; Looped trains {S} steps, ev
 #
 # With every arm ending in a decay (next section), Looped reaches its final accuracy only at its
 # end, $T_L \approx S$, and the bound is $1 - (s/S)(1-c)$: the saving is capped by how early the
-# switch comes. The paper's target cannot be read off this bound, and we do not invent one: claim
-# F2 asks only whether SHIFT needs **less** compute than Looped (< 1×), and reports the bound beside
-# the measurement.
+# switch comes. The paper gives no target number, and we do not invent one: claim F2 asks only
+# whether SHIFT reaches **Looped's final accuracy** with **less** compute than Looped (< 1×), and
+# reports the bound beside the measurement.
 
 # %%
 B, T = run.train.batch_size, run.data.markov.seq_len
@@ -218,18 +226,22 @@ for sw in (100, 150, 300):
 # steps. The stable part of the schedule does not depend on the horizon, so SHIFT's run can still
 # be Single's run continued from the snapshot at the switch step, bit for bit.
 #
-# Let us train the three arms on the confirmatory seeds (same language sample, initial weights and
+# Let us train the three arms on the teaching seeds (same language sample, initial weights and
 # data order per seed). Single's run carries a monitoring-only SCP controller, snapshots at every
-# check, and dense Theorem 3 probes; SHIFT is continued from Single's snapshot at the step where
-# SCP fires, under the chosen switch policy, to Looped's FLOP budget and at a few neighbouring
-# budgets (for F2, section 6); the theorem's model gets a short run of its own (section 7).
+# check, and Theorem 3 probes (every step to 50, then sparser, up to the last step SCP may switch);
+# Looped is one stable trajectory branched into its decays (the main one, a shorter one for F1's
+# alternative, and decays at smaller budgets for F2's); SHIFT is continued from Single's snapshot at
+# the step where SCP fires, under the chosen switch policy, to Looped's FLOP budget and at a few
+# neighbouring budgets (for F2, section 6); the theorem's model gets a run of its own, as long as the
+# window in which SHIFT may switch (section 7).
 
 # %% tags=["nbval-ignore-output"]
 import time
 
 t0 = time.perf_counter()
 runs = run_seeds(seeds, cfg, progress=True)  # one seed per core
-print(f"trained {len(runs)} seeds in {time.perf_counter() - t0:.0f} s")
+print(f"trained {len(runs)} seeds in {time.perf_counter() - t0:.0f} s "
+      f"({sum(r.cpu_seconds['total'] for r in runs):.0f} CPU-seconds)")
 per = [measure_seed(r, cfg) for r in runs]
 
 # %%
@@ -368,14 +380,19 @@ print(f"seed {runs[0].seed}: SCP fires at step {h['step'][fire] if fire is not N
 
 # %%
 fig = plot_criterion(h, sc, runs[0].records, last_step=S - D)
+refs = runs[0].records["single"].meta["references"]["complex"]
+print(f"complex split, seed {runs[0].seed}: Single ends at {per[0]['single_final']:.1f} %, Looped at "
+      f"{per[0]['looped_final']:.1f} %; counting token frequencies in the context (the in-context unigram "
+      f"predictor) gives {100 * refs['unigram']['acc']:.1f} %, counting bigrams {100 * refs['bigram']['acc']:.1f} %")
 
 # %% [markdown]
 # *Figure 7.1* — SCP replayed on the first seed's Single run, one quantity per panel: follow the counter $c_t$ (bottom) up one stalled check (grey) at a time to $W$, the switch (dotted), and SHIFT's accuracy (green) leaving Single's there.
 
 # %% [markdown]
 # From the top: Single's window loss $L_t$ flattens within the first hundred steps; its complex-split
-# accuracy (blue) stops at the level that counting token frequencies gives, while Looped's (vermillion)
-# keeps climbing; $r_t$ drops into the noise around 0 and $\rho_t$ stays under $\delta_2$; the counter
+# accuracy (blue) flattens too — above what counting token frequencies in the context gives, far
+# below counting bigrams (printed above) — while Looped's (vermillion) keeps climbing; $r_t$ drops
+# into the noise around 0 and $\rho_t$ stays under $\delta_2$; the counter
 # $c_t$ climbs one stalled check (grey band) at a time, and SCP switches (dotted line) when it reaches $W$;
 # SHIFT's accuracy (green) starts there.
 # From the start of Single's decay on (hatched), SCP may no longer switch.
@@ -441,7 +458,7 @@ assert choose_policy(POLICY_SELECTION) == CHOSEN_POLICY == cfg.policy
 for p in POLICY_SELECTION["f1_margin"]:
     print(f"{p:15s} F1 margin per exploratory seed {POLICY_SELECTION['f1_margin'][p]} "
           f"(mean {np.mean(POLICY_SELECTION['f1_margin'][p]):+.2f}); drop {np.mean(POLICY_SELECTION['transient_drop'][p]):.1f} points")
-print(f"rule → '{choose_policy(POLICY_SELECTION)}' (exploratory seeds {RULE_SEEDS}, scale {POLICY_SELECTION['scale']})")
+print(f"rule → '{choose_policy(POLICY_SELECTION)}' (exploratory seeds {POLICY_SEEDS}, scale {POLICY_SELECTION['scale']})")
 
 # %% [markdown]
 # *Figure 7.3* — The three switch policies on the exploratory seeds (mean, 95 % interval, seeds as dots; ★ the chosen one): the rule reads the left panel, the highest mean F1 margin.
@@ -457,6 +474,11 @@ for p in per:
           f"{p['looped_final']:>7.1f} {p['shift_final']:>7.1f} {p['f1_gap']:>+6.1f} {p['transient_drop']:>5.1f}")
 print("final complex-split accuracy (%) at the end of each arm's decay; gap = SHIFT − Looped; "
       "drop = accuracy lost in the 100 steps after the switch")
+D2 = cfg.alt_decay_steps[0]
+print(f"SHIFT − Looped, mean over seeds: after the {D}-step decay {np.mean([p['f1_gap'] for p in per]):+.2f} points; "
+      f"after a {D2}-step decay {np.mean([p['shift_final_decay'][D2] - p['looped_final_decay'][D2] for p in per]):+.2f}; "
+      f"with no decay (constant η, where both have spent the same FLOPs) "
+      f"{np.mean([p['shift_stable_end'] - p['looped_stable_end'] for p in per]):+.2f}")
 
 # %% [markdown]
 # *Figure 7.4* — Left, against steps: SHIFT follows Single to its switch (dashed), then climbs like Looped, later; right, against compute, where every arm ends at Looped's budget: compare the right ends with the dotted line, Looped's final − 1 point.
@@ -466,6 +488,9 @@ print("final complex-split accuracy (%) at the end of each arm's decay; gap = SH
 # Looped, $s$ steps behind; the coloured bars under the curves are each arm's decay, and each decay
 # lifts its arm by a few points. Right, against compute: SHIFT's Single phase is cheap, so its curve
 # starts to the left, and all budgets end at Looped's. F1 compares the two right ends, seed by seed.
+# Its rule declares the choices an analyst could make differently — the tolerance (0, 1, 2 points),
+# which evaluations count as "final", and the decay length (the printed last line: 20 % of the steps,
+# 10 %, none) — and the claim is judged under each (section 8).
 #
 # **Predict, then try:** `run_seeds(seeds[:1], dataclasses.replace(cfg, policy="keep"))` (with
 # `import dataclasses`) trains SHIFT with Adam's moments kept at the switch. Before you run it: will
@@ -481,54 +506,103 @@ print("final complex-split accuracy (%) at the end of each arm's decay; gap = SH
 # </details>
 
 # %% [markdown]
-# ## 6. SHIFT's compute to reach Looped's accuracy (F2)
+# ## 6. SHIFT's compute to reach Looped's final accuracy (F2)
 #
 # With a decay at the end of every run, "when did SHIFT first reach Looped's accuracy?" needs a
 # decayed SHIFT run at each candidate budget. They are cheap to get: the stable part of SHIFT's
 # schedule does not depend on its horizon, so one stable trajectory is branched into a decay at
-# several budgets (0.85, 1, 1.15 × Looped's FLOPs at ci). The FLOPs at which the decayed accuracy
-# crosses Looped's final − 1 point are interpolated between budgets; ▲ marks the best case of
-# section 1 for the seed's switch step.
+# several budgets (printed below). The FLOPs at which the decayed accuracy crosses **Looped's final
+# accuracy** are interpolated between budgets.
 #
-# **Wall-clock** is not read off these runs: they ran side by side with other work, and two
-# FLOP-identical runs made at different times on a shared CPU can differ by a quarter in time.
-# `benchmarks/shift_speed.py` times a Single and a Looped step *interleaved*, in one process, and
-# converts a FLOP ratio into a time ratio: a Single step costs more than $c$ of a Looped step in
-# time (fixed per-step overheads), so SHIFT's time saving is smaller than its FLOP saving.
+# **No tolerance credit.** Rule v3 asked when SHIFT reaches Looped's final accuracy *minus 1 point*,
+# and divided by Looped's *whole* budget. That gives SHIFT a point Looped does not get: SHIFT's
+# decayed accuracy keeps rising with its budget, so one point of accuracy is worth some fraction of
+# the budget — printed below as the slope of SHIFT's branches — and on the ledger's seeds that
+# credit was worth more than the whole margin. F2 now asks the sentence the ledger prints: the target
+# is Looped's final accuracy. A tolerance appears only as a declared alternative, and then for both
+# arms: SHIFT's FLOPs to Looped's final − 1 point divided by *Looped's own* FLOPs to that level (read
+# off Looped's decayed runs at smaller budgets, dashed in the figure).
+#
+# **Wall-clock**, the paper's wording, is not read off these runs: they ran side by side with other
+# work, and two FLOP-identical runs made at different times on a shared CPU can differ by a quarter
+# in time. `benchmarks/shift_speed.py` times a Single and a Looped step *interleaved*, in one
+# process: a Single step costs more than $c$ of a Looped step in time (fixed per-step overheads),
+# so SHIFT's time saving is smaller than its FLOP saving. F2's alternative `cost = time` converts
+# with that measured ratio.
 
 # %%
-fig = plot_budgets(per)
-for p in per:
+fig = plot_reach(per)
+c_wall = R.rule("F2").params["c_wall"]
+print(f"budgets: SHIFT {list(cfg.branch_fractions)} × Looped's FLOPs; Looped {list(cfg.looped_fractions)} and 1")
+for r, p in zip(runs, per):
+    fr = sorted(p["branch_acc"], key=float)
+    slope = (p["branch_acc"][fr[-1]] - p["branch_acc"][fr[0]]) / (float(fr[-1]) - float(fr[0]))  # points per 1× budget
+    credit = flops_to_reach({f: {"acc": 100 * v["acc"], "flops": v["flops"]} for f, v in r.branches[cfg.policy].items()},
+                            p["looped_final"] - 1, flops_at_evals(r.records["looped"])[-1])["ratio"]
+    both, timed = f2_reach(r, cfg, target="both_within_1"), f2_reach(r, cfg, cost="time", c_wall=c_wall)
     cens = {"below": " (already there at the smallest budget)", "above": " (not there at the largest budget)"}.get(p["f2_censored"], "")
-    print(f"seed {p['seed']}: SHIFT needs {p['f2_ratio']:.2f}× Looped's FLOPs{cens}; best case {p['f2_bound']:.2f}×")
+    print(f"seed {p['seed']}: SHIFT reaches Looped's final {p['looped_final']:.1f} % with {p['f2_ratio']:.2f}× Looped's "
+          f"FLOPs{cens} ({timed['ratio']:.2f}× its time at c_wall = {c_wall:g}); it gains {slope / 10:.2f} points per 0.1× "
+          f"of the budget, so v3's 1-point credit was worth ≈ {1 / slope if slope > 0 else math.inf:.2f}× "
+          f"(v3's ratio {credit:.2f}×); both arms to within 1 point: {both['ratio']:.2f} (Looped itself at "
+          f"{both['looped_ratio']:.2f}×); best case for its switch step {p['f2_bound']:.2f}×")
 
 # %% [markdown]
-# *Figure 7.5* — SHIFT's decayed accuracy minus its target at each budget, one line per seed: a line's crossing of 0 is the seed's measured ratio (filled); an open circle marked ≤ or ≥ is only a bound, the target being reached already at the smallest budget or not yet at the largest; ▲ is the seed's best case.
+# *Figure 7.5* — SHIFT's and Looped's decayed accuracy at each FLOP budget, per seed, against Looped's
+# final accuracy: where SHIFT's curve first reaches that line is the seed's F2 ratio (the printed lines
+# say which seeds give only a bound: there already at the smallest budget, or not yet at the largest).
 
 # %% [markdown]
-# ## 7. Theorem 3 in two models
+# ## 7. Theorem 3: over the window SHIFT uses, and outside the small-weight regime
 #
 # At the *same* weights θ we compute the gradient of the loss with one loop and with three, and
 # their cosine for each attention matrix,
 # $\cos\bigl(\nabla_W L_{\text{single}}(\theta), \nabla_W L_{\text{looped}}(\theta)\bigr)$, along
 # Single's run (the trajectory SHIFT follows before the switch): at every step up to step 50, step
-# 0 included, then sparser, on 512 training sequences. Theorem 3 is a statement about the
-# **theorem's model** — linear attention, no LayerNorm — so we measure it there (a short run of
-# that model on the same data) and in the **experiments' model** (softmax, pre-LayerNorm). Why the
-# cosine starts near 1 in the theorem's model: with small weights, each loop adds almost the same
-# term to the residual stream, so the three-loop gradient is close to three times the one-loop
-# gradient (`tests/test_shift.py` checks this limit).
+# 0 included, then every few steps up to the last step SCP may switch, on 512 training sequences.
+#
+# **Which window?** Theorem 3 is cited to justify training Single first, so the window that matters
+# is the one SHIFT actually trains Single in: from step 0 to its switch step on that seed — claim
+# **F3a**, in the experiments' model (softmax, pre-LayerNorm). Rule v3 averaged over steps 0–50
+# instead, well before any switch.
+#
+# **The small-weight regime.** Theorem 3 is a statement about the **theorem's model** — linear
+# attention, no LayerNorm — so we also run that model on the same data. With an initialisation of
+# 0.02 and no LayerNorm, each loop adds almost the same small term to the residual stream: the
+# three loops see nearly the same input, the three-loop gradient is close to three times the
+# one-loop gradient, and the cosine is ≈ 1 *whatever the task* (`tests/test_shift.py` checks this
+# limit). That alignment is a property of the initialisation, not of training. Claim **F3b** finds
+# the step where the cosine first drops below 0.99 and asks whether the gradients are still aligned
+# after it, up to the switch.
 
 # %%
-fig = plot_alignment([r.records["single"] for r in runs], [r.theorem_model for r in runs], F3_EARLY)
-m = lambda k: np.mean([p[k] for p in per])  # noqa: E731
-for label, pre in (("theorem's model (linear, no LayerNorm)", "thm"), ("experiments' model (softmax, pre-LN)", "exp")):
-    print(f"{label:40s} mean cosine over steps 0–{F3_EARLY}: " +
-          ", ".join(f"{w} {m(f'{pre}_early_cos_{w}'):.2f}" for w in ("W_Q", "W_K", "W_V", "W_O")) +
-          f"; after step {F3_EARLY}: W_Q {m(f'{pre}_late_cos_W_Q'):.2f}, W_K {m(f'{pre}_late_cos_W_K'):.2f}")
+ends = [p["window_end"] for p in per]
+exits = {thr: [exit_step(r.theorem_model, thr) for r in runs] for thr in (0.99, 0.95)}
+fig = plot_alignment_windows([r.records["single"] for r in runs], [r.theorem_model for r in runs], ends, exits[0.99])
+for r, p in zip(runs, per):
+    lo, hi = f3b_window(r, cfg)
+    pr = r.theorem_model.probes["theorem3"]
+    st, cq = np.asarray(pr["step"]), np.asarray(pr["cos_W_Q"], float)
+    after = cq[(st >= lo) & (st <= hi)]
+    early = alignment_window(r.theorem_model, 0, cfg.theorem3_dense)
+    a = alignment_window(r.records["single"], *f3a_window(r, cfg))
+    print(f"seed {r.seed} (switch at step {p['window_end']}): theorem's model ≥ 0.99 until step {lo:.0f} "
+          f"({lo / cfg.theorem3_dense:.0%} of steps 0–{cfg.theorem3_dense}; below 0.95 from step {exits[0.95][runs.index(r)]:.0f}); "
+          f"mean W_Q cosine over 0–{cfg.theorem3_dense} {early['W_Q']:.2f}, from step {lo:.0f} to the switch "
+          f"{p['f3b_cos_W_Q']:.2f} (single probes " + (f"{after.min():+.2f} to {after.max():+.2f})" if after.size else "none)"))
+    print(f"{'':>8}experiments' model, steps 0 to the switch: W_Q {a['W_Q']:.2f}, W_K {a['W_K']:.2f}")
 
 # %% [markdown]
-# *Figure 7.6* — Cosine of Single's and Looped's gradients at the same weights along Single's run, per attention matrix: compare the W_Q and W_K curves in the early window (shaded) with F3's threshold (dotted), in the theorem's model and in the experiments' model.
+# *Figure 7.6* — Cosine of Single's and Looped's W_Q and W_K gradients at the same weights along
+# Single's run, in the theorem's model (left) and the experiments' model (right), with each seed's
+# switch step (dotted) and, left, the steps where the cosine is still ≥ 0.99 (grey band).
+#
+# Left, the theorem's model: inside the grey band (cosine ≥ 0.99) the two gradients are nearly
+# parallel by construction; after it they swing through the whole range from near −1 to near +1 (the
+# printed ranges), and it is this part, up to the dotted switch steps, that F3b averages. Right, the
+# experiments' model: there is no such band — the cosines swing from the first steps — and F3a
+# averages them from step 0 to each seed's switch.
+#
 
 # %% [markdown]
 # ### Derivation 7.2 — Theorem 3 at small weights
@@ -571,7 +645,8 @@ for label, pre in (("theorem's model (linear, no LayerNorm)", "thm"), ("experime
 #
 # (c) The expansion needs $A(E_t) \ll E_t$. Once the weights have grown (or with $\varepsilon\sqrt d$ of order 1),
 # loop $t$ sees a stream the earlier loops have changed and its Jacobians are far from $I$: the terms no
-# longer agree and the cosine falls — in the runs above it decorrelates after a few dozen steps. The
+# longer agree and the cosine falls — in the runs above it leaves 0.99 after a few dozen steps and then swings
+# between agreement and opposition. The
 # theorem's "shared river upstream" is an early-training statement.
 # </details>
 
@@ -599,9 +674,10 @@ for std in (0.002, 0.02, 0.1, 0.2):
 
 # %%
 fig = plot_premises([r.records["single"] for r in runs], [r.theorem_model for r in runs])
-print(f"theorem's model at step {F3_EARLY}: {m('thm_dd_QK_early'):.0%} diagonally dominant rows of W_QK, "
+m = lambda k: np.mean([p[k] for p in per])  # noqa: E731
+print(f"theorem's model at step {cfg.theorem3_dense}: {m('thm_dd_QK_early'):.0%} diagonally dominant rows of W_QK, "
       f"PSD-ness W_QK {m('thm_psd_QK_early'):.2f}, W_OV {m('thm_psd_OV_early'):.2f}")
-print(f"experiments' model at step {F3_EARLY}: {m('exp_dd_QK_early'):.0%} diagonally dominant rows, "
+print(f"experiments' model at step {cfg.theorem3_dense}: {m('exp_dd_QK_early'):.0%} diagonally dominant rows, "
       f"PSD-ness W_QK {m('exp_psd_QK_early'):.2f}, W_OV {m('exp_psd_OV_early'):.2f}")
 
 # %% [markdown]
@@ -610,23 +686,56 @@ print(f"experiments' model at step {F3_EARLY}: {m('exp_dd_QK_early'):.0%} diagon
 # %% [markdown]
 # ## 8. Claims check
 #
-# The verdicts are computed by the same function as `python -m loopvalley reproduce --only shift`,
-# on the same confirmatory seeds: a margin per seed, a 95 % Student-t interval over seeds, holds /
-# fails / inconclusive ([notebook 01](01_river_valley.ipynb) explains the verdicts). With two seeds
-# at ci the interval is wide (t₀.₉₇₅,₁ = 12.7), so the check asserts only what is robust here; the
-# ledger's verdicts come from six seeds at `small`.
+# The verdicts are computed by the same function as `python -m loopvalley reproduce --only shift`:
+# a margin per seed, a 95 % Student-t interval over seeds, holds / fails / inconclusive
+# ([notebook 01](01_river_valley.ipynb) explains the verdicts), and the verdict again under every
+# declared alternative of the rule (`lib/loopvalley/rules.toml`). Here they run on two *teaching*
+# seeds, where the interval is wide (t₀.₉₇₅,₁ = 12.7): the check asserts only what is robust at this
+# scale. The ledger's verdicts come from ten confirmatory seeds at `small`.
 #
 # - **F1**: SHIFT's final accuracy ≥ Looped's − 1 point, after the common decay;
-# - **F2**: SHIFT's FLOPs to reach Looped's final accuracy − 1 point < Looped's;
-# - **F3**: in the theorem's model, the mean W_Q and W_K cosines over steps 0–50 ≥ 0.5 (the
-#   experiments' model is reported in the note).
+# - **F2**: SHIFT's FLOPs to reach Looped's final accuracy < Looped's;
+# - **F3a**: the time-averaged W_Q and W_K cosines from step 0 to the switch ≥ 0.5 (experiments' model);
+# - **F3b**: the same after the cosine first drops below 0.99, in the theorem's model.
 
 # %%
 claims = shift_claims(runs, cfg, scale, seeds)
 for cl in claims:
-    print(f"{cl.id}: {cl.verdict} — {cl.note}")
-print(assert_verdicts(claims, {"F1": {"holds", "inconclusive"}, "F2": {"holds", "inconclusive"},
-                               "F3": {"holds", "inconclusive"}}))
+    print(f"{cl.id} — {cl.statement}\n  {specification_curve(cl.to_json())}\n  {cl.note}\n")
+
+# %
+# at ci two teaching seeds give wide intervals: assert only the side each claim robustly is not on
+EXPECTED = {"F1": {"holds", "inconclusive"}, "F2": {"fails", "inconclusive"}, "F3a": {"fails", "inconclusive"},
+            "F3b": {"fails", "inconclusive"}}
+UNCHECKED = ()
+print(assert_verdicts(claims, EXPECTED, unchecked=UNCHECKED))
+
+# %% [markdown]
+# ### What this means for the paper
+#
+# The cell below prints it from the claims just computed (at ci, on two teaching seeds: an
+# exploration; the ledger's ten confirmatory seeds decide).
+
+# %%
+by = {c.id: c for c in claims}
+says = {"holds": "supports", "fails": "contradicts", "inconclusive": "cannot decide"}
+gap = by["F1"].measured["shift_minus_looped_points"]["mean"]
+f2 = by["F2"].measured["flop_ratio"]["mean"]
+f3a = {w: by["F3a"].measured["time_averaged_cos"][w]["mean"] for w in ("W_Q", "W_K")}
+f3b = {w: by["F3b"].measured["time_averaged_cos"][w]["mean"] for w in ("W_Q", "W_K")}
+ex = by["F3b"].measured["exit_step_0.99"]
+print(f"Accuracy (F1, {by['F1'].verdict}): at equal FLOPs and after the same decay SHIFT ends {gap:+.1f} points from "
+      f"Looped-Attn — this {says[by['F1'].verdict]} 'without sacrificing accuracy' (within 1 point).")
+print(f"Compute (F2, {by['F2'].verdict}): to reach Looped's final accuracy itself SHIFT needed {f2:.2f}× Looped's FLOPs — "
+      f"this {says[by['F2'].verdict]} 'less training time' in FLOPs (wall-clock: F2's time alternative).")
+print(f"Theorem 3 (F3b, {by['F3b'].verdict}): in the theorem's own model the gradients are aligned while the weights are "
+      f"small (cosine ≥ 0.99 until step {min(ex):.0f}–{max(ex):.0f}: ∇Looped ≈ 3∇Single there, the limit "
+      f"tests/test_shift.py checks); after that, up to the switch, the time-averaged cosines are W_Q {f3b['W_Q']:.2f}, "
+      f"W_K {f3b['W_K']:.2f} against the 0.5 the rule asks — this {says[by['F3b'].verdict]} 'shared river upstream' "
+      f"beyond the initialisation.")
+print(f"Theorem 3 where SHIFT uses it (F3a, {by['F3a'].verdict}): in the model the experiments train, over the steps SHIFT "
+      f"trains Single, the time-averaged cosines are W_Q {f3a['W_Q']:.2f}, W_K {f3a['W_K']:.2f} — this "
+      f"{says[by['F3a'].verdict]} 'shared river upstream' as the reason to train Single first.")
 
 # %% [markdown]
 # ## Key takeaways
@@ -637,15 +746,18 @@ print(assert_verdicts(claims, {"F1": {"holds", "inconclusive"}, "F2": {"holds", 
 # - The switch policy matters more than the thresholds: with Adam's moments kept, SHIFT sometimes
 #   never starts the complex-split climb; resetting them at the switch removes that failure.
 # - At its default the coherence threshold δ2 never changes the switch step; the loss test decides.
-# - In the theorem's own model every gradient cosine is ≈ 1 for the first few dozen steps (the
-#   small-weight regime), then decorrelates; in the experiments' model the alignment is weak from
-#   the start.
+# - A tolerance in a "reaches the same accuracy with less compute" claim is a credit: give it to both
+#   arms or to neither.
+# - An alignment that holds because the weights are small holds for any task; measure Theorem 3
+#   over the window SHIFT uses, and after the small-weight regime — there the cosines swing widely in
+#   both models.
 #
 # ## Check your understanding
 #
 # 1. Why can SHIFT never reach Looped's final accuracy with less than $1-(s/S)(1-c)$ of its FLOPs?
 # 2. Why does keeping Adam's second moments make the first looped steps too large?
 # 3. What would make $\delta_2$ bind?
+# 4. Why is the gradient cosine ≈ 1 at initialisation in the theorem's model, for any data?
 #
 # <details><summary>Answers</summary>
 #
@@ -656,6 +768,9 @@ print(assert_verdicts(claims, {"F1": {"holds", "inconclusive"}, "F2": {"holds", 
 #    too small a number.
 # 3. A loss plateau while successive gradients still agree (ρ near 1): the iterate drifting slowly
 #    along a river rather than hopping between walls.
+# 4. Without LayerNorm and with weights of size 0.02, one attention layer changes the residual stream
+#    by a tiny amount, so the second and third loops see almost the first loop's input: each loop
+#    contributes almost the same gradient, and ∇Looped ≈ 3∇Single points the same way.
 # </details>
 
 # %% [markdown]

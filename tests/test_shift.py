@@ -257,6 +257,13 @@ def test_theorem3_probe_measures_exactly_on_its_schedule():
     with pytest.raises(ValueError, match="probe_batch_size"):
         Trainer(_tiny(), data, None, TrainConfig(batch_size=8, max_steps=2, probe_batch_size=8),
                 probes=[Theorem3Probe(n_sequences=16)]).run()
+    # stop_when: measured at the first step it holds (off the schedule), never after; until caps the schedule
+    stop = Theorem3Probe(every=10, n_sequences=16, dense_until=3, stop_when=lambda tr: tr.step == 17)
+    rec = Trainer(_tiny(), data, None, TrainConfig(batch_size=8, max_steps=25, probe_batch_size=16), probes=[stop]).run()
+    assert rec.probes["theorem3"]["step"] == [0, 1, 2, 3, 10, 17] and stop.stopped_at == 17
+    capped = Theorem3Probe(every=10, n_sequences=16, dense_until=3, until=12)
+    rec = Trainer(_tiny(), data, None, TrainConfig(batch_size=8, max_steps=25, probe_batch_size=16), probes=[capped]).run()
+    assert rec.probes["theorem3"]["step"] == probe_steps(25, 3, 10, until=12) == [0, 1, 2, 3, 10]
 
 
 @pytest.mark.parametrize(
@@ -411,7 +418,7 @@ def test_flops_to_reach_interpolates_and_censors():
 
 
 def test_the_policy_rule_and_the_recorded_choice():
-    from loopvalley.shift.experiment import CHOSEN_POLICY, POLICY_SELECTION, RULE_SEEDS, choose_policy
+    from loopvalley.shift.experiment import CHOSEN_POLICY, POLICY_SEEDS, POLICY_SELECTION, choose_policy
 
     rec = {"f1_margin": {"keep": [1.0, -3.0], "reset": [0.5, 0.6], "reset+rewarmup": [0.5, 0.6]},
            "transient_drop": {"keep": [5, 5], "reset": [2, 2], "reset+rewarmup": [1, 1]}}
@@ -419,22 +426,170 @@ def test_the_policy_rule_and_the_recorded_choice():
     rec["f1_margin"]["keep"] = [2.0, 2.0]
     assert choose_policy(rec) == "keep"
     # the experiment's policy is what the rule picks on the recorded exploratory numbers
-    assert POLICY_SELECTION["seeds"] == RULE_SEEDS
+    assert POLICY_SELECTION["seeds"] == POLICY_SEEDS
     assert set(POLICY_SELECTION["f1_margin"]) == set(SWITCH_POLICIES)
-    assert all(len(v) == len(RULE_SEEDS) for v in POLICY_SELECTION["f1_margin"].values())
+    assert all(len(v) == len(POLICY_SEEDS) for v in POLICY_SELECTION["f1_margin"].values())
     assert choose_policy(POLICY_SELECTION) == CHOSEN_POLICY
 
 
+def test_the_rules_main_analysis_is_the_experiments_protocol():
+    from loopvalley import rules as R
+    from loopvalley.shift import experiment as X
+
+    assert R.rule("F1").main["decay"] == X.DECAY_FRAC  # the verdict reads the decay every arm is trained with
+    assert set(R.rule("F1").choices[2].alternatives) - {0.0} == set(X.ALT_DECAY_FRACS)  # each alternative is trained
+    assert all(R.rule(c).kind == "empirical" and R.rule(c).chapter == "07" for c in ("F1", "F2", "F3a", "F3b"))
+    assert set(R.rule("F1").exploratory_seeds) == set(X.RULE_SEEDS)
+    cfg = X.config("small")
+    assert cfg.n_seeds >= 10 and cfg.theorem_model_steps == cfg.run.train.max_steps - cfg.decay_steps
+
+
+# ----------------------------------------------------------------------------------------------
+# Planted signals: F2's ratio, F3a's and F3b's windows
+
+
+def _planted_runs(looped_final=70.0, shift_acc=None, looped_acc=None, switch=150, S=600, probes=None, thm=None):
+    """A ShiftRuns with planted numbers: Looped's final accuracy (its record ends there), SHIFT's decayed
+    accuracy per budget fraction, Looped's per (smaller) fraction, Theorem 3 probe rows."""
+    from loopvalley.records import RunRecord
+    from loopvalley.shift.experiment import ShiftRuns
+
+    B = 1e12
+    shift_acc = shift_acc or {0.8: 66.0, 0.9: 68.0, 1.0: 69.0, 1.1: 71.0, 1.2: 72.0}
+    looped_acc = looped_acc or {0.8: 67.0, 0.9: 69.5, 1.0: looped_final}
+
+    def rec(acc, steps=(0, S), theorem=None):
+        r = RunRecord(eval_step=list(steps), eval_acc={"complex": [0.3, acc / 100]}, eval_loss={"complex": [1.0, 0.5]})
+        r.probes["flops"] = {"step": list(steps), "flops": [0.0, B], "n_loops": [1, 3]}
+        if theorem is not None:
+            r.probes["theorem3"] = theorem
+        return r
+
+    branch = {f: {"acc": a / 100, "flops": f * B, "steps": int(f * S)} for f, a in shift_acc.items()}
+    lb = {f: {"acc": a / 100, "flops": f * B, "steps": int(f * S)} for f, a in looped_acc.items()}
+    single = rec(55.0, theorem=probes)
+    shift = rec(shift_acc[1.0])
+    shift.meta["switch_step"] = switch
+    thm_rec = rec(40.0, theorem=thm) if thm is not None else None
+    return ShiftRuns(1000, {"single": single, "looped": rec(looped_final), "shift": shift}, switch,
+                     branches={"reset": branch}, policies={"reset": shift}, theorem_model=thm_rec,
+                     decays={"reset": {}}, looped_branches={"budget": lb, "decay": {}})
+
+
+def test_f2_with_a_planted_shift_curve_gives_the_known_ratio():
+    from loopvalley.shift import experiment as X
+
+    cfg = X.config("small")
+    r = _planted_runs()
+    # the target is Looped's final accuracy (70): SHIFT crosses it between 1.0 (69) and 1.1 (71), at 1.05
+    assert X.f2_reach(r, cfg)["ratio"] == pytest.approx(1.05)
+    # v3's credit (a target 1 point lower, still over Looped's whole budget) would have read 1.0
+    assert X.flops_to_reach({f: {"acc": v["acc"] * 100, "flops": v["flops"]} for f, v in r.branches["reset"].items()},
+                            69.0, 1e12)["ratio"] == pytest.approx(1.0)
+    # both arms to within 1 point (69): SHIFT at 1.0, Looped at 0.8 + 0.1·(2/2.5) = 0.88 → 1.0/0.88
+    both = X.f2_reach(r, cfg, target="both_within_1")
+    assert both["looped_ratio"] == pytest.approx(0.88) and both["ratio"] == pytest.approx(1.0 / 0.88)
+    # the first budget of the grid that reaches 70 is 1.1; the coarse grid (0.8, 1, 1.2): 1.0 + 0.2·(1/3)
+    assert X.f2_reach(r, cfg, interp="grid")["ratio"] == pytest.approx(1.1)
+    assert X.f2_reach(r, cfg, grid="coarse")["ratio"] == pytest.approx(1.0 + 0.2 / 3)
+    # time: r + (s/S)(c_wall − c)
+    f1, f3 = X._step_flops(cfg)
+    assert X.f2_reach(r, cfg, cost="time", c_wall=0.5)["ratio"] == pytest.approx(1.05 + 150 / 600 * (0.5 - f1 / f3))
+    # censored: never reached by 1.2 → 1.2 (a lower bound), already there at 0.8 → 0.8
+    assert X.f2_reach(_planted_runs(looped_final=80.0), cfg)["censored"] == "above"
+    low = X.f2_reach(_planted_runs(looped_final=60.0), cfg)
+    assert low["ratio"] == pytest.approx(0.8) and low["censored"] == "below"
+
+
+def _probe_rows(cos_of_step, steps):
+    rows = {"step": list(steps)}
+    for w in ("W_Q", "W_K", "W_V", "W_O"):
+        rows[f"cos_{w}"] = [float(cos_of_step(s)) for s in steps]
+    for k in ("dd_QK", "psd_QK", "psd_OV", "psd_QK_OV"):
+        rows[k] = [1.0] * len(steps)
+    return rows
+
+
+def test_time_average_is_the_trapezoid_rule():
+    from loopvalley.shift.experiment import time_average
+
+    steps = [0, 1, 2, 10, 20]
+    assert time_average(steps, [1, 1, 1, 1, 1], 0, 20) == 1.0
+    # y = step on an uneven grid: the trapezoid rule is exact for a linear function, mean over [0, 20] = 10
+    assert time_average(steps, steps, 0, 20) == pytest.approx(10.0)
+    assert time_average(steps, [0, 0, 0, 1, 1], 2, 20) == pytest.approx((0.5 * 8 + 10) / 18)
+    assert math.isnan(time_average(steps, steps, 30, 40)) and time_average(steps, steps, 10, 10) == 10
+
+
+def test_f3a_window_ends_at_the_switch_step():
+    from loopvalley.shift import experiment as X
+
+    cfg = X.config("small")
+    steps = sorted(set(range(0, 51)) | set(range(50, 481, 10)))
+    probes = _probe_rows(lambda s: 1.0 if s <= 200 else -1.0, steps)  # aligned until step 200, opposed after
+    for switch, want in ((150, 1.0), (200, 1.0), (300, None)):
+        r = _planted_runs(switch=switch, probes=probes)
+        lo, hi = X.f3a_window(r, cfg)
+        assert (lo, hi) == (0, switch)  # the window SHIFT uses: step 0 to its switch step
+        got = X.alignment_window(r.records["single"], lo, hi)["W_Q"]
+        if want is not None:
+            assert got == pytest.approx(want)
+        else:  # 200 of 300 steps at +1, then a 10-step ramp to −1 and 90 steps at −1
+            assert got == pytest.approx((200 + 0 - 90) / 300)
+    never = _planted_runs(switch=None, probes=probes)
+    assert X.f3a_window(never, cfg) == (0, cfg.run.train.max_steps - cfg.decay_steps)  # never switched: S − D
+    claim = X.claim_f3a([_planted_runs(switch=s, probes=probes) for s in (150, 175, 200)], cfg, "small", [1000, 1001, 1002])
+    assert claim.verdict == "holds" and claim.margin == pytest.approx(0.5)
+
+
+def test_f3b_reads_after_the_small_weight_regime():
+    from loopvalley.shift import experiment as X
+
+    cfg = X.config("small")
+    steps = sorted(set(range(0, 51)) | set(range(50, 481, 10)))
+    # the theorem's model: ≥ 0.99 until step 37 (the small-weight regime), 0.96 at 38–40, then 0.2
+    thm = _probe_rows(lambda s: 1.0 if s <= 37 else (0.96 if s <= 40 else 0.2), steps)
+    r = _planted_runs(switch=200, thm=thm, probes=thm)
+    assert X.exit_step(r.theorem_model, 0.99) == 38 and X.exit_step(r.theorem_model, 0.95) == 41
+    lo, hi = X.f3b_window(r, cfg)
+    assert (lo, hi) == (38, 200)
+    # the window is almost all at 0.2: the regime's cosines near 1 no longer count
+    assert X.alignment_window(r.theorem_model, lo, hi)["W_Q"] == pytest.approx((2 * 0.96 + 0.5 * (0.96 + 0.2) + 159 * 0.2) / 162)
+    runs = [_planted_runs(switch=s, thm=thm, probes=thm) for s in (150, 200, 250)]
+    claim = X.claim_f3b(runs, cfg, "small", [1000, 1001, 1002])
+    assert claim.verdict == "fails" and claim.measured["exit_step_0.99"] == [38.0] * 3
+    # over steps 0–50, v3's window, the same run looks aligned: the regime makes up 38 of its 50 steps
+    assert X.alignment_window(r.theorem_model, 0, 50)["W_Q"] > 0.7
+
+
+def test_the_looped_arm_from_its_stable_trajectory_equals_the_direct_run():
+    from loopvalley.looped.arms import train_arm
+    from loopvalley.shift import experiment as X
+
+    cfg = X.config("ci", max_steps=40)
+    run = replace(cfg.run, data=replace(cfg.run.data, n_train=128, n_test=16),
+                  train=replace(cfg.run.train, eval_every=8, probe_batch_size=16))
+    cfg = replace(cfg, run=run, looped_fractions=(0.8,))
+    data = run.data.sample(1)
+    direct, _ = train_arm("looped", run, 1, data, probes=[FlopCounter()])
+    main, branches = X.run_looped(cfg, 1, data)
+    assert main.train_loss == direct.train_loss and main.lr == direct.lr and main.eval_acc == direct.eval_acc
+    assert list(flops_at_evals(main)) == list(flops_at_evals(direct))
+    assert sorted(branches["budget"]) == [0.8, 1.0] and sorted(branches["decay"]) == list(cfg.alt_decay_steps)
+    assert branches["budget"][1.0]["acc"] == direct.eval_acc["complex"][-1]
+    assert branches["budget"][0.8]["steps"] == 32 and branches["decay"][cfg.alt_decay_steps[0]]["steps"] == 40
+
+
 def test_the_experiment_end_to_end_on_a_tiny_run(tmp_path):
-    from loopvalley.seeds import confirmatory
+    from loopvalley.seeds import teaching
     from loopvalley.shift import experiment as X
 
     cfg = X.config("ci", max_steps=48)
     run = replace(cfg.run, data=replace(cfg.run.data, n_train=256, n_test=32),
                   train=replace(cfg.run.train, eval_every=8, probe_batch_size=32))
     cfg = replace(cfg, run=run, shift=replace(cfg.shift, delta1=0.5, delta2=math.inf, patience=1),  # switches early
-                  theorem3_sequences=32, theorem3_dense=3, theorem_model_steps=6, branch_fractions=(0.9, 1.0, 1.1))
-    seeds = confirmatory(2)
+                  theorem3_sequences=32, theorem3_dense=3, branch_fractions=(0.9, 1.0, 1.1), looped_fractions=(0.9,))
+    seeds = teaching(2)
     runs = [X.run_seed(s, cfg, policies=SWITCH_POLICIES) for s in seeds]
     for r in runs:
         s = r.switch_step
@@ -445,16 +600,21 @@ def test_the_experiment_end_to_end_on_a_tiny_run(tmp_path):
         assert shift.train_loss[:s] == r.records["single"].train_loss[:s]  # SHIFT is Single until the switch
         assert sorted(r.branches[cfg.policy]) == [0.9, 1.0, 1.1] and set(r.policies) == set(SWITCH_POLICIES)
         assert r.branches[cfg.policy][1.0]["acc"] == shift.eval_acc["complex"][-1]
-        steps = r.theorem_model.probes["theorem3"]["step"]
-        assert steps[:4] == [0, 1, 2, 3]
+        assert sorted(r.decays[cfg.policy]) == list(cfg.alt_decay_steps)
+        assert r.theorem_model.probes["theorem3"]["step"][:4] == [0, 1, 2, 3]
+        # Theorem 3's probes stop at the switch step in both models: the window SHIFT trains Single ends there
+        assert max(r.records["single"].probes["theorem3"]["step"]) == s == max(r.theorem_model.probes["theorem3"]["step"])
+        assert r.cpu_seconds["total"] > 0
     claims = X.shift_claims(runs, cfg, "ci", seeds)
-    assert [c.id for c in claims] == ["F1", "F2", "F3"] and all(c.n_seeds == 2 for c in claims)
+    assert [c.id for c in claims] == ["F1", "F2", "F3a", "F3b"] and all(c.n_seeds == 2 for c in claims)
+    assert all(c.alternatives and c.rule_hash for c in claims)
     per = [X.measure_seed(r, cfg) for r in runs]
     assert claims[0].parts[0]["per_seed"] == pytest.approx([p["shift_final"] - p["looped_final"] + 1 for p in per])
+    assert claims[1].parts[0]["per_seed"] == pytest.approx([1 - p["f2_ratio"] for p in per])
     assert claims[0].measured["switch_rate"] == 1.0
-    # what reproduce ships reads back into the same runs and the same verdicts
+    # what reproduce ships reads back into the same runs and the same verdicts, alternatives included
     from loopvalley.records import load_records, save_records
 
     back = X.runs_from_records(load_records(save_records(tmp_path / "shift.json", X.records_of(runs), digits=17)))
     again = X.shift_claims(back, cfg, "ci", seeds)
-    assert [(c.verdict, c.margin) for c in again] == [(c.verdict, c.margin) for c in claims]
+    assert [(c.verdict, c.margin, c.alternatives) for c in again] == [(c.verdict, c.margin, c.alternatives) for c in claims]

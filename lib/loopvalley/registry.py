@@ -136,8 +136,8 @@ EXPERIMENT_MODULES = (
     "loopvalley.valley.experiment",  # river-valley: T1–T6 (chapters 01–02)
     "loopvalley.looped.sample_dynamics",  # sample-dynamics: S1–S3 (04)
     "loopvalley.hessian.experiment",  # hessian-dynamics: H1–H4 (05)
-    "loopvalley.shift.experiment",  # shift: F1–F3 (07)
-    "loopvalley.shift.algorithmic_tasks",  # algorithmic-tasks: F4 (08)
+    "loopvalley.shift.experiment",  # shift: F1–F3b (07)
+    "loopvalley.shift.algorithmic_tasks",  # algorithmic-tasks: F4a–F4c (08)
     "loopvalley.looped.recursion_depth",  # recursion-or-depth: S4–S5 (09)
 )
 

@@ -1,6 +1,6 @@
 """SHIFT (chapters 07–08): train the cheap Single-Attn first and switch to Looped-Attn when a
 patience criterion fires; Theorem 3's gradient alignment; algorithmic tasks and length
-generalisation; the ``shift`` (F1–F3) and ``algorithmic-tasks`` (F4) experiments, figures, widget
+generalisation; the ``shift`` (F1–F3b) and ``algorithmic-tasks`` (F4a–F4c) experiments, figures, widget
 and exercises.
 
 - :mod:`~loopvalley.shift.controller` — the switch criterion (δ1, δ2, W) and the switch

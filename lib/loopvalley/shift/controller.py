@@ -567,9 +567,9 @@ def theorem3_premises(model) -> dict:
     }
 
 
-def probe_steps(total: int, dense_until: int = 50, every: int = 25) -> list[int]:
+def probe_steps(total: int, dense_until: int = 50, every: int = 25, until: int | None = None) -> list[int]:
     """The steps a :class:`Theorem3Probe` measures at in a run of ``total`` steps: every step
-    0..``dense_until``, then every ``every`` steps, and the last step.
+    0..``dense_until``, then every ``every`` steps, and the last step — none after ``until`` (if given).
 
     Introduced in notebooks/07_shift.
     """
@@ -577,33 +577,48 @@ def probe_steps(total: int, dense_until: int = 50, every: int = 25) -> list[int]
     dense_until = check_int("dense_until", dense_until, 0)
     every = check_int("every", every, 1)
     steps = set(range(0, min(dense_until, total) + 1)) | set(range(0, total + 1, every)) | {total}
+    if until is not None:
+        steps = {s for s in steps if s <= check_int("until", until, 0)}
     return sorted(steps)
 
 
 class Theorem3Probe:
     """A trainer probe: the Single/Looped gradient cosines of W_Q, W_K, W_V, W_O at the current
     weights and the premises of Theorem 3, at every step 0..``dense_until`` (step 0 included) and then
-    every ``every`` steps (:func:`probe_steps`), on the first ``n_sequences`` of ``trainer.probe_batch``
-    (``None``: all of it; the trainer's ``probe_batch_size`` must be at least that large).
+    every ``every`` steps (:func:`probe_steps`), none after step ``until`` (``None``: to the end), on the
+    first ``n_sequences`` of ``trainer.probe_batch`` (``None``: all of it; the trainer's
+    ``probe_batch_size`` must be at least that large). With ``stop_when`` (a function of the trainer),
+    the probe also measures at the first step where it returns true, and never after (e.g. SHIFT's
+    switch on a monitored Single run: the window SHIFT uses ends there).
 
     Introduced in notebooks/07_shift.
     """
 
     name = "theorem3"
 
-    def __init__(self, every: int = 25, n_loops: int = 3, n_sequences: int | None = 512, dense_until: int = 0):
+    def __init__(self, every: int = 25, n_loops: int = 3, n_sequences: int | None = 512, dense_until: int = 0,
+                 until: int | None = None, stop_when: Callable | None = None):
         self.sparse_every = check_int("every", every, 1)
         self.dense_until = check_int("dense_until", dense_until, 0)
-        self.every = 1 if self.dense_until > 0 else self.sparse_every  # the trainer's cadence
+        self.until = None if until is None else check_int("until", until, 0)
+        self.stop_when, self.stopped_at = stop_when, None
+        self.every = 1 if self.dense_until > 0 or stop_when is not None else self.sparse_every  # the trainer's cadence
         self.n_loops = check_int("n_loops", n_loops, 2)
         self.n_sequences = None if n_sequences is None else check_int("n_sequences", n_sequences, 1)
 
     def due(self, step: int, final: bool = False) -> bool:
         """Whether the probe measures at ``step`` (or at the run's end)."""
+        if self.until is not None and step > self.until:
+            return False
         return final or step <= self.dense_until or step % self.sparse_every == 0
 
     def __call__(self, trainer):
-        if not self.due(trainer.step, trainer.done):
+        if self.stopped_at is not None:
+            return None
+        stop = self.stop_when is not None and (self.until is None or trainer.step <= self.until) and bool(self.stop_when(trainer))
+        if stop:
+            self.stopped_at = int(trainer.step)
+        elif not self.due(trainer.step, trainer.done):
             return None
         batch = trainer.probe_batch[: self.n_sequences] if self.n_sequences else trainer.probe_batch
         if self.n_sequences and batch.shape[0] < self.n_sequences:

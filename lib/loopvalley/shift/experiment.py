@@ -1,21 +1,25 @@
 """The ``shift`` experiment: SHIFT (Single-Attn first, Looped-Attn once the SHIFT Criterion with
 Patience fires) against Single- and Looped-Attn on the Markov language, and Theorem 3's gradient
-alignment in two models. The algorithmic tasks (F4) are the ``algorithmic-tasks`` experiment
+alignment in two models. The algorithmic tasks (F4a–F4c) are the ``algorithmic-tasks`` experiment
 (:mod:`loopvalley.shift.algorithmic_tasks`).
 
-Claims (margins per confirmatory seed; see :mod:`loopvalley.claims`):
+Claims (margins per confirmatory seed; rules in ``rules.toml``, judged by :func:`loopvalley.claims.judge`
+under every declared analysis alternative):
 
 - **F1** At equal compute, SHIFT's final complex-split accuracy is within 1 point of Looped-Attn's
   (margin: SHIFT − Looped + 1 point, paired by seed).
-- **F2** SHIFT needs less compute than Looped-Attn to reach Looped's final accuracy (margin:
-  1 − SHIFT's FLOPs to reach it ÷ Looped's FLOPs), reported next to the best case
-  :func:`loopvalley.shift.controller.flop_ratio_bound` for the observed switch step.
-- **F3** In the theorem's model (linear attention, no LayerNorm), Single's and Looped's W_Q and W_K
-  gradients at the same weights are aligned early in training (margin: mean cosine over steps
-  0–50 − 0.5); the experiments' model (softmax, pre-LayerNorm) is reported beside it.
+- **F2** SHIFT reaches Looped-Attn's final accuracy with less compute (margin: 1 − SHIFT's FLOPs to
+  reach Looped's final accuracy ÷ Looped's FLOPs) — the target is Looped's final accuracy itself;
+  a tolerance, where an alternative reads one, is given to both arms.
+- **F3a** In the experiments' model (softmax, pre-LayerNorm), Single's and Looped's W_Q and W_K
+  gradients are aligned over the window SHIFT actually uses: from step 0 to SHIFT's switch step on
+  that seed (margin: time-averaged cosine − 0.5).
+- **F3b** In the theorem's model (linear attention, no LayerNorm), they are aligned after the
+  small-weight regime: from the first step the cosine drops below 0.99 to the switch step (margin:
+  time-averaged cosine there − 0.5). Below 0.99 every loop sees nearly the same input, ∇Looped ≈
+  3∇Single, and the alignment is a property of the initialisation, not of training.
 
-**Protocol** (every choice fixed on the exploratory seeds :data:`RULE_SEEDS`; the numbers behind
-each are :data:`POLICY_SELECTION` and ``docs/exploration/shift.md``):
+**Protocol** (every choice fixed on exploratory seeds; ``docs/exploration/shift.md``):
 
 - *Equal compute.* Looped trains S steps (budget S·F₃). SHIFT trains s Single steps (F₁ ≈ F₃/3 each),
   switches, and trains Looped steps until the next one would exceed S·F₃: s + ⌊(S·F₃ − s·F₁)/F₃⌋ ≈
@@ -23,23 +27,26 @@ each are :data:`POLICY_SELECTION` and ``docs/exploration/shift.md``):
 - *A fair horizon.* Every arm ends with the same decay: the last ``decay_steps`` (D) steps of its own
   horizon decay η linearly to 0 (:func:`loopvalley.shift.controller.wsd_lr`). At a constant learning rate
   Looped is still hopping between the valley walls at the horizon and any lag would read as a gap;
-  the decay reveals where each arm got to.
+  the decay reveals where each arm got to. F1's alternatives read a decay half as long, and none.
 - *The switch.* SCP (δ1 = 1 %, δ2 = 0.2, W = 3 checks of 25 steps) is replayed on Single's recorded
   history, checks up to Single's decay start S − D; SHIFT's run is Single's run continued from the
   snapshot at the switch step (bit-identical to a live switch; tested). A seed where SCP never
   fires is counted as *not switched*: its "SHIFT" is Single's own run (it is reported in the switch
   rate, not silently treated as SHIFT).
-- *The switch policy* (what Adam and η do at the switch) is chosen by :func:`choose_policy` —
-  the policy with the highest mean F1 margin on :data:`RULE_SEEDS` — and every policy is reported.
-- *F2.* SHIFT's decayed accuracy is measured at budgets f·S·F₃ for f in ``branch_fractions``
-  (decay branches off one stable SHIFT trajectory: the stable part does not depend on the
-  horizon); the FLOPs to reach Looped's final accuracy − 1 point are interpolated linearly between
-  branches. A seed that is already there at the smallest budget is counted at that budget, one that
-  is not there by the largest at the largest (both conservative for the verdict). Wall-clock ratios
-  are not taken from these runs (they ran at different times on a shared CPU); see
-  ``benchmarks/shift_speed.py``.
-- *F3.* Dense probes (every step 0..50, then every 25) of the gradient cosines on 512 training
-  sequences, along Single's run, in both models.
+- *The switch policy* (what Adam and η do at the switch) is ``reset``, chosen by :func:`choose_policy`
+  — the policy with the highest mean F1 margin on exploratory seeds 0–4 (:data:`POLICY_SELECTION`).
+- *F2.* Decayed accuracies of SHIFT at budgets f·S·F₃ for f in ``branch_fractions``, and of Looped
+  at ``looped_fractions`` (decay branches off one stable trajectory each: the stable part does not
+  depend on the horizon); the FLOPs to reach the target are interpolated linearly between budgets.
+  A seed already there at the smallest budget is counted at that budget, one not there by the
+  largest at the largest (both conservative for the verdict). Wall-clock enters only through the
+  per-step time ratio c_wall of ``benchmarks/shift_speed.py`` (an alternative of F2).
+- *F3.* Theorem 3's probe (:class:`loopvalley.shift.controller.Theorem3Probe`: the gradient cosines at the
+  same weights, 512 training sequences) at every step 0..50, then every ``theorem3_every`` steps up
+  to the switch step (where SCP fires on the monitored Single run), along Single's run (the
+  experiments' model) and along a run of the theorem's model on the same data, as long as the
+  switch step; cosines are averaged over steps (trapezoid rule, so the dense early probes do not
+  outweigh the rest).
 
 Introduced in notebooks/07_shift.
 """
@@ -47,13 +54,15 @@ Introduced in notebooks/07_shift.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from loopvalley.claims import Claim, claim_from_margins, summary
+from loopvalley import rules as R
+from loopvalley.claims import Claim, judge, summary
 from loopvalley.looped.arms import train_arm
 from loopvalley.looped.compute import FlopCounter, equal_flop_steps, flops_at_evals, train_step_flops
 from loopvalley.looped.runs import MarkovRun, markov_run
@@ -61,13 +70,15 @@ from loopvalley.parallel import map_seeds
 from loopvalley.records import RunRecord
 from loopvalley.registry import Context, register
 from loopvalley.scales import current_scale
-from loopvalley.seeds import verdict_seeds, exploratory
+from loopvalley.seeds import exploratory, verdict_seeds
 from loopvalley.shift.controller import (
+    ATTN_WEIGHTS,
     SWITCH_POLICIES,
     ShiftConfig,
     ShiftController,
     Snapshots,
     Theorem3Probe,
+    criterion_trace,
     flop_ratio_bound,
     resume_trainer,
     shift_lr,
@@ -75,17 +86,15 @@ from loopvalley.shift.controller import (
     switch_criterion,
     transient_drop,
     with_policy,
+    wsd_lr,
 )
-from loopvalley.shift.plots import plot_alignment, plot_budgets, plot_comparison, plot_switch_sweep
+from loopvalley.shift.plots import plot_alignment_windows, plot_comparison, plot_reach, plot_switch_sweep
 from loopvalley.stats import mean_interval
 
-F1_TOL = 1.0  # points: "comparable" = within 1 point of Looped (paper-notes §8: "within about 1 point")
-F3_MIN_COS = 0.5  # "aligned": mean early cosine of the W_Q and W_K gradients ≥ 0.5
-F3_EARLY = 50  # "early": steps 0..50 (the dense probe window, before SCP can first fire at step 100)
 SPLIT = "complex"  # the split the claims read (where Looped's advantage lives)
-
-RULE_SEEDS = exploratory(5)  # the protocol (policy, horizon, F2 grid, F3 window) was chosen on seeds 0–4 at `small`
-RULE_VERSION = "3"  # v1 check() rules; v2 equal FLOPs; v3 WSD horizon, chosen policy, F2 as a fraction, F3 in two models
+F3_EARLY = 50  # probes at every step 0..50 (the small-weight regime ends inside this window)
+RULE_SEEDS = exploratory(10)  # rules v4 (F1–F3b) were chosen on seeds 0–9 at `small`
+POLICY_SEEDS = exploratory(5)  # the switch policy was chosen on seeds 0–4 at `small` (rule v3)
 
 
 @dataclass
@@ -96,9 +105,11 @@ class ShiftExperimentConfig:
     run: MarkovRun  # data, model, training (loopvalley.looped.runs.markov_run, WSD schedule)
     shift: ShiftConfig  # SCP: δ1, δ2, W, check window
     decay_steps: int  # D: every arm's last D steps decay η linearly to 0
+    alt_decay_steps: tuple  # F1's alternative decay lengths (extra decay branches of Looped and SHIFT at f = 1)
     policy: str  # the switch policy behind the verdicts (CHOSEN_POLICY, chosen by choose_policy)
     rewarmup_steps: int  # R of the reset+rewarmup policy
     branch_fractions: tuple  # F2: SHIFT's decayed accuracy at these fractions of Looped's FLOPs (1.0 = F1's run)
+    looped_fractions: tuple  # F2's both-arms alternative: Looped's decayed accuracy at these fractions (< 1)
     theorem3_every: int  # Theorem 3 probes: every step up to theorem3_dense, then every this many steps
     theorem3_dense: int
     theorem3_sequences: int  # training sequences the probe gradients are taken on
@@ -108,14 +119,16 @@ class ShiftExperimentConfig:
     policies: tuple = SWITCH_POLICIES
 
 
-SCALES = {  # probe_every / theorem_model_steps in units of a 600-step run (scaled with --max-steps)
-    "ci": dict(n_seeds=2, branch_fractions=(0.85, 1.0, 1.15), ablation=False, probe_every=100, theorem_model_steps=60),
-    "small": dict(n_seeds=6, branch_fractions=(0.8, 0.9, 1.0, 1.1, 1.2), ablation=False, probe_every=50,
-                  theorem_model_steps=100),
-    "paper": dict(n_seeds=10, branch_fractions=(0.8, 0.9, 1.0, 1.1, 1.2), ablation=True, probe_every=25,
-                  theorem_model_steps=150),
+SCALES = {  # probe_every in units of a 600-step run (scaled with --max-steps)
+    "ci": dict(n_seeds=2, branch_fractions=(0.85, 1.0, 1.15), looped_fractions=(0.85,), ablation=False,
+               probe_every=20),
+    "small": dict(n_seeds=10, branch_fractions=(0.8, 0.9, 1.0, 1.1, 1.2), looped_fractions=(0.8, 0.9),
+                  ablation=False, probe_every=10),
+    "paper": dict(n_seeds=10, branch_fractions=(0.8, 0.9, 1.0, 1.1, 1.2), looped_fractions=(0.8, 0.9),
+                  ablation=True, probe_every=10),
 }
 DECAY_FRAC = 0.2  # D = 20 % of Looped's steps (the lib's WSD default; not tuned)
+ALT_DECAY_FRACS = (0.1,)  # F1's alternative decay: half as long
 CHOSEN_POLICY = "reset"  # = choose_policy(POLICY_SELECTION) (mean F1 margin +0.50 vs keep −5.77, reset+rewarmup −0.71)
 
 
@@ -133,12 +146,12 @@ def config(scale: str | None = None, max_steps: int | None = None) -> ShiftExper
     run = replace(run, train=train)
     every = max(1, round(25 * S / 600))
     v = dict(SCALES[s])
-    probe_every, thm_steps = v.pop("probe_every"), v.pop("theorem_model_steps")
+    probe_every = v.pop("probe_every")
     return ShiftExperimentConfig(
         run=run, shift=ShiftConfig(delta1=0.01, delta2=0.2, patience=3, check_every=every, loops_after_switch=run.looped_depth),
-        decay_steps=D, policy=CHOSEN_POLICY, rewarmup_steps=max(1, round(20 * S / 600)),
-        theorem3_every=max(1, round(probe_every * S / 600)), theorem3_dense=min(F3_EARLY, S), theorem3_sequences=512,
-        theorem_model_steps=min(S, max(F3_EARLY + 1, round(thm_steps * S / 600))), **v)
+        decay_steps=D, alt_decay_steps=tuple(max(1, round(a * S)) for a in ALT_DECAY_FRACS), policy=CHOSEN_POLICY,
+        rewarmup_steps=max(1, round(20 * S / 600)), theorem3_every=max(1, round(probe_every * S / 600)),
+        theorem3_dense=min(F3_EARLY, S), theorem3_sequences=512, theorem_model_steps=S - D, **v)
 
 
 def theorem_model_run(run: MarkovRun) -> MarkovRun:
@@ -163,6 +176,9 @@ class ShiftRuns:
     branches: dict = field(default_factory=dict)  # policy → {f: {"acc", "flops", "steps"}} (decayed, per budget)
     policies: dict = field(default_factory=dict)  # policy → RunRecord of SHIFT at f = 1
     theorem_model: RunRecord | None = None  # Single run of the theorem's model, with Theorem 3 probes
+    decays: dict = field(default_factory=dict)  # policy → {D': {"acc", "flops", "steps"}} (SHIFT at f = 1, decay D')
+    looped_branches: dict = field(default_factory=dict)  # {"budget": {f: summary}, "decay": {D': summary}}
+    cpu_seconds: dict = field(default_factory=dict)  # CPU seconds of this seed's jobs, by part, and "total"
 
 
 def _single_probes(cfg: ShiftExperimentConfig, dense: bool = True):
@@ -170,8 +186,14 @@ def _single_probes(cfg: ShiftExperimentConfig, dense: bool = True):
     S, D = run.train.max_steps, cfg.decay_steps
     monitor = ShiftController(replace(sc, act=False))
     snaps = Snapshots(steps=[k for k in range(sc.check_every, S - D + 1, sc.check_every)])
+
+    def switched(trainer) -> bool:  # SCP has fired on the history so far: the window SHIFT trains Single ends here
+        h = monitor.history
+        return bool(h["loss"]) and h["step"][-1] == trainer.step and \
+            criterion_trace(h, sc.delta1, sc.delta2, sc.patience)["fire"] == len(h["loss"]) - 1
+
     theorem = Theorem3Probe(cfg.theorem3_every, run.looped_depth, cfg.theorem3_sequences,
-                            dense_until=cfg.theorem3_dense if dense else 0)
+                            dense_until=cfg.theorem3_dense if dense else 0, until=S - D, stop_when=switched)
     return monitor, theorem, snaps  # order in the trainer: monitor, theorem, FLOP counter, snapshots
 
 
@@ -181,68 +203,120 @@ def stable_history(history: Mapping, last_step: int) -> dict:
     return {k: [history[k][i] for i in keep] for k in ("step", "loss", "coherence")}
 
 
+def _step_flops(cfg: ShiftExperimentConfig) -> tuple:
+    run = cfg.run
+    B, T = run.train.batch_size, run.data.markov.seq_len
+    return train_step_flops(run.model, 1, B, T), train_step_flops(run.model, run.looped_depth, B, T)
+
+
 def horizons(cfg: ShiftExperimentConfig, switch_step: int, budget: float) -> dict:
     """SHIFT's total steps at each budget f·``budget`` of ``branch_fractions`` (equal compute at f = 1):
     s + ⌊(f·B − s·F₁)/F₃⌋.
 
     Introduced in notebooks/07_shift.
     """
-    run = cfg.run
-    B, T = run.train.batch_size, run.data.markov.seq_len
-    f1 = train_step_flops(run.model, 1, B, T)
-    f3 = train_step_flops(run.model, run.looped_depth, B, T)
+    f1, f3 = _step_flops(cfg)
     return {f: switch_step + equal_flop_steps(f * budget, switch_step * f1, f3) for f in cfg.branch_fractions}
 
 
+def _summary(rec: RunRecord) -> dict:
+    return {"acc": float(rec.eval_acc[SPLIT][-1]), "flops": float(flops_at_evals(rec)[-1]), "steps": int(rec.eval_step[-1])}
+
+
 def run_shift_branches(cfg: ShiftExperimentConfig, seed: int, data, snapshot: Mapping, switch_step: int,
-                       budget: float, policy: str, fractions: Sequence[float] | None = None) -> dict:
+                       budget: float, policy: str, fractions: Sequence[float] | None = None,
+                       decays: Sequence[int] = ()) -> dict:
     """SHIFT from Single's ``snapshot`` at ``switch_step`` under ``policy``: one stable trajectory to
-    the last branch's decay start, then one decayed run per budget fraction. Returns ``{f: RunRecord}``.
+    the last branch's decay start, then one decayed run per budget fraction (decay D) and, at Looped's
+    budget, one per alternative decay length in ``decays``. Returns ``{"budget": {f: RunRecord},
+    "decay": {D': RunRecord}}``.
 
     Introduced in notebooks/07_shift.
     """
     run, D = cfg.run, cfg.decay_steps
     tc = replace(run.train, seed=int(seed))
     sc = with_policy(cfg.shift, policy, cfg.rewarmup_steps)
-    totals = {f: t for f, t in horizons(cfg, switch_step, budget).items() if fractions is None or f in fractions}
-    starts = {f: max(switch_step, t - D) for f, t in totals.items()}
+    hz = horizons(cfg, switch_step, budget)
+    ends = {("budget", f): (t, D) for f, t in hz.items() if fractions is None or f in fractions}
+    ends.update({("decay", d): (hz[1.0], d) for d in decays})
+    starts = {k: max(switch_step, t - d) for k, (t, d) in ends.items()}
     model_cfg = replace(run.model, n_loops=1)
     snaps = Snapshots(steps=[s for s in starts.values() if s > switch_step])
     stable = shift_trainer(snapshot, model_cfg, data.train, data.eval_sets, tc, sc,
                            total_steps=max(starts.values()), decay_steps=0, probes=[snaps])
     stable.record.meta.update(seed=int(seed))
     stable.run()
-    out = {}
-    for f, total in sorted(totals.items()):
-        start = starts[f]
+    out = {"budget": {}, "decay": {}}
+    for (kind, key), (total, d) in sorted(ends.items()):
+        start = starts[(kind, key)]
         state = snaps.states[start] if start > switch_step else snapshot
-        btc = tc if f == 1.0 else replace(tc, eval_every=10**9)  # F2's branches: only the final evaluation
+        main = kind == "budget" and key == 1.0
+        btc = tc if main else replace(tc, eval_every=10**9)  # F2's and F1's extra branches: only the final evaluation
         if start > switch_step:
             tr = resume_trainer(state, model_cfg, data.train, data.eval_sets, btc,
                                 probes=[ShiftController(sc), FlopCounter()], total_steps=total,
-                                lr_fn=shift_lr(tc, total, D, switch_step, sc.rewarmup_steps))
+                                lr_fn=shift_lr(tc, total, d, switch_step, sc.rewarmup_steps))
         else:  # the whole post-switch run is the decay
-            tr = shift_trainer(state, model_cfg, data.train, data.eval_sets, btc, sc, total_steps=total, decay_steps=D)
+            tr = shift_trainer(state, model_cfg, data.train, data.eval_sets, btc, sc, total_steps=total, decay_steps=d)
         rec = tr.run()
-        rec.meta.update(name=f"shift ({policy}, {f:g}× Looped's FLOPs)", seed=int(seed), policy=policy,
-                        budget_fraction=float(f), decay_steps=int(D), flop_budget=float(f * budget))
-        out[f] = rec
+        f = key if kind == "budget" else 1.0
+        rec.meta.update(name=f"shift ({policy}, {f:g}× Looped's FLOPs, decay {d})", seed=int(seed), policy=policy,
+                        budget_fraction=float(f), decay_steps=int(d), flop_budget=float(f * budget))
+        out[kind][key] = rec
     return out
 
 
-def _branch_summary(recs: Mapping) -> dict:
-    return {float(f): {"acc": float(r.eval_acc[SPLIT][-1]), "flops": float(flops_at_evals(r)[-1]),
-                       "steps": int(r.eval_step[-1])} for f, r in recs.items()}
+def run_looped(cfg: ShiftExperimentConfig, seed: int, data) -> tuple[RunRecord, dict]:
+    """Looped-Attn: one stable trajectory, then its decays — the run every claim compares with (S steps,
+    the last D decaying; bit-identical to a run trained with that schedule, tested), and the extra
+    decays F1 and F2 read: at Looped's budget with each alternative decay length, and at the budgets
+    f·S·F₃ of ``looped_fractions``. Returns ``(record, {"budget": {f: summary}, "decay": {D': summary}})``.
+
+    Introduced in notebooks/07_shift.
+    """
+    run, D = cfg.run, cfg.decay_steps
+    S = run.train.max_steps
+    tc = replace(run.train, seed=int(seed))
+    _, f3 = _step_flops(cfg)
+    ends = {("budget", f): (equal_flop_steps(f * S * f3, 0.0, f3), D) for f in (*cfg.looped_fractions, 1.0)}
+    ends.update({("decay", d): (S, d) for d in cfg.alt_decay_steps})
+    starts = {k: t - d for k, (t, d) in ends.items()}
+    stable_run = replace(run, train=replace(run.train, max_steps=max(starts.values()), decay_frac=0.0))
+    snaps = Snapshots(steps=sorted(set(starts.values())))
+    train_arm("looped", stable_run, seed, data, probes=[FlopCounter(), snaps])
+    model_cfg = replace(run.model, n_loops=run.looped_depth)
+    main, out = None, {"budget": {}, "decay": {}}
+    for (kind, key), (total, d) in sorted(ends.items()):
+        is_main = kind == "budget" and key == 1.0
+        btc = tc if is_main else replace(tc, eval_every=10**9)  # the extra decays: only the final evaluation
+        tr = resume_trainer(snaps.states[total - d], model_cfg, data.train, data.eval_sets, btc,
+                            probes=[FlopCounter()], total_steps=total, lr_fn=wsd_lr(tc, total, d))
+        rec = tr.run()
+        rec.meta.update(train_cfg=tc.to_dict(), decay_steps=int(d))
+        out[kind][key] = _summary(rec)
+        if is_main:
+            main = rec
+    return main, out
 
 
 def run_seed(seed: int, cfg: ShiftExperimentConfig, policies: Sequence[str] | None = None,
              branch_policies: Sequence[str] | None = None, theorem_model: bool = True) -> ShiftRuns:
-    """Everything one seed needs: Single (SCP monitor, snapshots, dense Theorem 3 probes), Looped,
-    SHIFT under each of ``policies`` (default: the chosen one), with F2's decay branches for
-    ``branch_policies`` (default: the chosen one), and the theorem's model's Single run.
+    """Everything one seed needs: Single (SCP monitor, snapshots, Theorem 3 probes), Looped (with its
+    extra decays), SHIFT under each of ``policies`` (default: the chosen one), with F2's decay branches
+    and F1's alternative decays for ``branch_policies`` (default: the chosen one), and the theorem's
+    model's Single run. ``cpu_seconds`` holds each part's ``time.process_time()``.
 
     Introduced in notebooks/07_shift.
     """
+    t0 = time.process_time()
+    cpu = {}
+
+    def lap(part):
+        nonlocal t0
+        t = time.process_time()
+        cpu[part] = cpu.get(part, 0.0) + t - t0
+        t0 = t
+
     run, D = cfg.run, cfg.decay_steps
     S = run.train.max_steps
     policies = [cfg.policy] if policies is None else list(policies)
@@ -250,11 +324,13 @@ def run_seed(seed: int, cfg: ShiftExperimentConfig, policies: Sequence[str] | No
     data = run.data.sample(seed)
     monitor, theorem, snaps = _single_probes(cfg)
     single, _ = train_arm("single", run, seed, data, probes=[monitor, theorem, FlopCounter(), snaps])
-    looped, _ = train_arm("looped", run, seed, data, probes=[FlopCounter()])
+    lap("single")
+    looped, looped_branches = run_looped(cfg, seed, data)
+    lap("looped")
     budget = float(flops_at_evals(looped)[-1])  # equal compute: SHIFT may spend what Looped spent
     s = switch_criterion(stable_history(single.probes["shift"], S - D), cfg.shift.delta1, cfg.shift.delta2,
                          cfg.shift.patience)
-    out = ShiftRuns(int(seed), {"single": single, "looped": looped}, s)
+    out = ShiftRuns(int(seed), {"single": single, "looped": looped}, s, looped_branches=looped_branches)
     for policy in dict.fromkeys([cfg.policy, *policies, *branch_policies]):
         if s is None:  # never switched: "SHIFT" is Single's run (counted as not switched)
             rec = RunRecord.from_dict(single.to_dict())
@@ -262,28 +338,36 @@ def run_seed(seed: int, cfg: ShiftExperimentConfig, policies: Sequence[str] | No
             out.policies[policy] = rec
             out.branches[policy] = {1.0: {"acc": float(rec.eval_acc[SPLIT][-1]),
                                           "flops": float(flops_at_evals(rec)[-1]), "steps": S}}
+            out.decays[policy] = {}
             continue
-        fr = None if policy in branch_policies else (1.0,)
-        recs = run_shift_branches(cfg, seed, data, snaps.states[s], s, budget, policy, fr)
-        out.policies[policy] = recs[1.0]
-        out.branches[policy] = _branch_summary(recs)
+        extra = policy in branch_policies
+        recs = run_shift_branches(cfg, seed, data, snaps.states[s], s, budget, policy, None if extra else (1.0,),
+                                  cfg.alt_decay_steps if extra else ())
+        out.policies[policy] = recs["budget"][1.0]
+        out.branches[policy] = {f: _summary(r) for f, r in recs["budget"].items()}
+        out.decays[policy] = {d: _summary(r) for d, r in recs["decay"].items()}
     out.records["shift"] = out.policies[cfg.policy]
+    lap("shift")
     if theorem_model:
-        out.theorem_model = run_theorem_model(cfg, seed, data)
+        out.theorem_model = run_theorem_model(cfg, seed, data, steps=switch_window_end(out, cfg))
+        lap("theorem_model")
+    out.cpu_seconds = {**cpu, "total": float(sum(cpu.values()))}
     return out
 
 
-def run_theorem_model(cfg: ShiftExperimentConfig, seed: int, data=None) -> RunRecord:
-    """Single-Attn of the theorem's model (:func:`theorem_model_run`) for ``theorem_model_steps``
-    steps, probed densely by :class:`loopvalley.shift.controller.Theorem3Probe`.
+def run_theorem_model(cfg: ShiftExperimentConfig, seed: int, data=None, steps: int | None = None) -> RunRecord:
+    """Single-Attn of the theorem's model (:func:`theorem_model_run`) for ``steps`` steps (default
+    ``theorem_model_steps``, the last step SCP may switch at; the experiment runs it to the seed's
+    switch step, the end of F3b's window) at a constant η after warmup — so a shorter run is the
+    start of a longer one — probed by :class:`loopvalley.shift.controller.Theorem3Probe` at every step
+    to ``theorem3_dense``, then every ``theorem3_every`` steps, and at the last step.
 
     Introduced in notebooks/07_shift.
     """
     run = theorem_model_run(cfg.run)
-    steps = cfg.theorem_model_steps
+    steps = cfg.theorem_model_steps if steps is None else max(int(steps), cfg.theorem3_dense)
     run = replace(run, train=replace(run.train, max_steps=steps, schedule="warmup_constant"))
-    probe = Theorem3Probe(max(1, cfg.theorem3_dense // 5), run.looped_depth, cfg.theorem3_sequences,
-                          dense_until=cfg.theorem3_dense)
+    probe = Theorem3Probe(cfg.theorem3_every, run.looped_depth, cfg.theorem3_sequences, dense_until=cfg.theorem3_dense)
     rec, _ = train_arm("single", run, seed, data, probes=[probe])
     rec.meta["name"] = "single (theorem's model)"
     return rec
@@ -300,19 +384,23 @@ def run_seeds(seeds: Sequence[int], cfg: ShiftExperimentConfig, workers: int | N
 
 def records_of(runs: Sequence[ShiftRuns]) -> dict:
     """``{"<seed>/<arm>": RunRecord}`` of ``runs`` (arms ``single``, ``looped``, ``shift/<policy>``,
-    ``theorem_model``), the SCP switch step and F2's branch summaries in the records' ``meta`` — what
-    ``reproduce`` ships and :func:`runs_from_records` reads back.
+    ``theorem_model``), the SCP switch step, the decay branches' summaries and the CPU seconds in the
+    records' ``meta`` — what ``reproduce`` ships and :func:`runs_from_records` reads back.
 
     Introduced in notebooks/07_shift.
     """
     out = {}
     for r in runs:
-        for arm in ("single", "looped"):
-            out[f"{r.seed}/{arm}"] = r.records[arm]
+        single = RunRecord.from_dict(r.records["single"].to_dict())
+        single.meta["seed_cpu_seconds"] = dict(r.cpu_seconds)
+        looped = RunRecord.from_dict(r.records["looped"].to_dict())
+        looped.meta["branches"] = {kind: {f"{k:g}": v for k, v in d.items()} for kind, d in r.looped_branches.items()}
+        out[f"{r.seed}/single"], out[f"{r.seed}/looped"] = single, looped
         for p, rec in r.policies.items():
             rec = RunRecord.from_dict(rec.to_dict())
             rec.meta.update(scp_switch_step=r.switch_step, policy=p,
-                            branches={f"{f:g}": v for f, v in r.branches.get(p, {}).items()})
+                            branches={f"{f:g}": v for f, v in r.branches.get(p, {}).items()},
+                            decays={f"{d:g}": v for d, v in r.decays.get(p, {}).items()})
             out[f"{r.seed}/shift/{p}"] = rec
         if r.theorem_model is not None:
             out[f"{r.seed}/theorem_model"] = r.theorem_model
@@ -329,10 +417,15 @@ def runs_from_records(records: Mapping, policy: str = CHOSEN_POLICY) -> list[Shi
     out = []
     for sd in seeds:
         pols = {k.split("/")[2]: v for k, v in records.items() if k.startswith(f"{sd}/shift/")}
-        r = ShiftRuns(sd, {"single": records[f"{sd}/single"], "looped": records[f"{sd}/looped"]},
-                    pols[policy].meta.get("scp_switch_step"), policies=pols,
-                    branches={p: {float(f): v for f, v in rec.meta.get("branches", {}).items()} for p, rec in pols.items()},
-                    theorem_model=records.get(f"{sd}/theorem_model"))
+        looped = records[f"{sd}/looped"]
+        lb = {kind: {float(k) if kind == "budget" else int(float(k)): v for k, v in d.items()}
+              for kind, d in looped.meta.get("branches", {}).items()}
+        r = ShiftRuns(sd, {"single": records[f"{sd}/single"], "looped": looped},
+                      pols[policy].meta.get("scp_switch_step"), policies=pols,
+                      branches={p: {float(f): v for f, v in rec.meta.get("branches", {}).items()} for p, rec in pols.items()},
+                      theorem_model=records.get(f"{sd}/theorem_model"),
+                      decays={p: {int(float(d)): v for d, v in rec.meta.get("decays", {}).items()} for p, rec in pols.items()},
+                      looped_branches=lb, cpu_seconds=dict(records[f"{sd}/single"].meta.get("seed_cpu_seconds", {})))
         r.records["shift"] = pols[policy]
         out.append(r)
     return out
@@ -347,6 +440,12 @@ def final_acc(record: RunRecord) -> float:
     return 100 * float(record.eval_acc[SPLIT][-1])
 
 
+def window_acc(record: RunRecord, last_steps: int) -> float:
+    """Mean accuracy (points) on the complex split over the evaluations in the last ``last_steps`` steps."""
+    steps, acc = record.curve(SPLIT)
+    return 100 * float(np.mean(acc[steps >= steps[-1] - last_steps]))
+
+
 def steps_to_reach(record: RunRecord, target: float) -> float:
     """First evaluation step with complex-split accuracy ≥ ``target`` (a fraction); ∞ if never."""
     steps, acc = record.curve(SPLIT)
@@ -354,14 +453,14 @@ def steps_to_reach(record: RunRecord, target: float) -> float:
     return float(steps[hit[0]]) if len(hit) else math.inf
 
 
-def flops_to_reach(branches: Mapping, target: float, budget: float) -> dict:
+def flops_to_reach(branches: Mapping, target: float, budget: float, interp: str = "linear") -> dict:
     """F2's measured ratio from decayed accuracies at several budgets: ``{"ratio", "censored"}``.
 
     ``branches`` maps a budget fraction to ``{"acc", "flops"}`` (decayed accuracy, FLOPs spent).
     The ratio is the FLOPs (÷ ``budget``) at which the accuracy first reaches ``target``, linearly
-    interpolated between consecutive budgets; ``censored`` is ``"below"`` when the smallest budget is
-    already there (ratio = that budget: an upper bound), ``"above"`` when the largest is not (ratio =
-    the largest: a lower bound), else ``""``.
+    interpolated between consecutive budgets (``interp="grid"``: the first budget that reaches it);
+    ``censored`` is ``"below"`` when the smallest budget is already there (ratio = that budget: an
+    upper bound), ``"above"`` when the largest is not (ratio = the largest: a lower bound), else ``""``.
 
     Introduced in notebooks/07_shift.
     """
@@ -371,9 +470,50 @@ def flops_to_reach(branches: Mapping, target: float, budget: float) -> dict:
         return {"ratio": x[0], "censored": "below"}
     for i in range(1, len(x)):
         if y[i] >= target:  # first crossing between budgets i−1 and i
+            if interp == "grid":
+                return {"ratio": x[i], "censored": ""}
             t = (target - y[i - 1]) / (y[i] - y[i - 1])
             return {"ratio": x[i - 1] + t * (x[i] - x[i - 1]), "censored": ""}
     return {"ratio": x[-1], "censored": "above"}
+
+
+def time_average(steps, values, lo: float, hi: float) -> float:
+    """The step-weighted mean of ``values`` over the probes in [``lo``, ``hi``]: the trapezoid rule,
+    (1/(x_n − x_0)) Σ_i ½(y_i + y_{i+1})(x_{i+1} − x_i), so dense and sparse probes weigh by the
+    steps they stand for (one probe: its value; none: NaN).
+
+    Introduced in notebooks/07_shift.
+    """
+    x, y = np.asarray(steps, float), np.asarray(values, float)
+    m = (x >= lo) & (x <= hi) & np.isfinite(y)
+    x, y = x[m], y[m]
+    if not len(x):
+        return math.nan
+    if len(x) == 1 or x[-1] == x[0]:
+        return float(np.mean(y))
+    return float(np.trapezoid(y, x) / (x[-1] - x[0]))
+
+
+def exit_step(record: RunRecord, threshold: float, weights: Sequence[str] = ("W_Q", "W_K")) -> float:
+    """The first probe step at which the Single/Looped gradient cosine of any of ``weights`` is below
+    ``threshold`` — where the run leaves the small-weight regime (∇Looped ≈ 3∇Single); ∞ if never.
+
+    Introduced in notebooks/07_shift.
+    """
+    p = record.probes["theorem3"]
+    steps = np.asarray(p["step"], float)
+    c = np.min([np.asarray(p[f"cos_{w}"], float) for w in weights], axis=0)
+    hit = np.flatnonzero(c < threshold)
+    return float(steps[hit[0]]) if len(hit) else math.inf
+
+
+def alignment_window(record: RunRecord, lo: float, hi: float, weights: Sequence[str] = ATTN_WEIGHTS) -> dict:
+    """``{W: time-averaged cosine over steps [lo, hi]}`` of a run's Theorem 3 probe (:func:`time_average`).
+
+    Introduced in notebooks/07_shift.
+    """
+    p = record.probes["theorem3"]
+    return {w: time_average(p["step"], p[f"cos_{w}"], lo, hi) for w in weights}
 
 
 def alignment_stats(record: RunRecord, early: int = F3_EARLY) -> dict:
@@ -385,7 +525,7 @@ def alignment_stats(record: RunRecord, early: int = F3_EARLY) -> dict:
     p = record.probes["theorem3"]
     steps = np.asarray(p["step"])
     out = {}
-    for w in ("W_Q", "W_K", "W_V", "W_O"):
+    for w in ATTN_WEIGHTS:
         c = np.asarray(p[f"cos_{w}"], dtype=float)
         out[f"early_cos_{w}"] = float(np.nanmean(c[steps <= early]))
         out[f"late_cos_{w}"] = float(np.nanmean(c[steps > early])) if (steps > early).any() else math.nan
@@ -397,46 +537,124 @@ def alignment_stats(record: RunRecord, early: int = F3_EARLY) -> dict:
     return out
 
 
+def switch_window_end(r: ShiftRuns, cfg: ShiftExperimentConfig) -> int:
+    """The last step of the window SHIFT uses Single-Attn on this seed: its switch step (S − D, the last
+    step SCP may switch at, when it never switched).
+
+    Introduced in notebooks/07_shift.
+    """
+    return int(r.switch_step) if r.switch_step is not None else cfg.run.train.max_steps - cfg.decay_steps
+
+
+def f3a_window(r: ShiftRuns, cfg: ShiftExperimentConfig, which: str = "to_switch") -> tuple:
+    """F3a's window [lo, hi] of steps along Single's run: ``to_switch`` (0 to the switch step, the
+    window SHIFT uses), ``early`` (0–50), ``second_half`` (the second half of ``to_switch``).
+
+    Introduced in notebooks/07_shift.
+    """
+    s = switch_window_end(r, cfg)
+    windows = {"to_switch": (0, s), "early": (0, cfg.theorem3_dense), "second_half": (s / 2, s)}
+    if which not in windows:
+        raise ValueError(f"which must be one of {tuple(windows)}, got {which!r}")
+    return windows[which]
+
+
+def f3b_window(r: ShiftRuns, cfg: ShiftExperimentConfig, exit_cos: float = 0.99) -> tuple:
+    """F3b's window [t*, s] along the theorem's model's run: t* = :func:`exit_step` at ``exit_cos``
+    (where the small-weight regime ends), s = the seed's switch step (the end of the window SHIFT uses).
+
+    Introduced in notebooks/07_shift.
+    """
+    return exit_step(r.theorem_model, exit_cos), switch_window_end(r, cfg)
+
+
+def f2_reach(r: ShiftRuns, cfg: ShiftExperimentConfig, policy: str | None = None, target: str = "looped_final",
+             grid: str = "all", interp: str = "linear", cost: str = "flops", c_wall: float = 0.48) -> dict:
+    """F2 for one seed: ``{"ratio", "censored", "target", "looped_ratio"}`` — SHIFT's compute to reach
+    the target ÷ Looped's.
+
+    - ``target="looped_final"``: Looped's final accuracy; the denominator is Looped's whole budget
+      (Looped reaches its final accuracy at its end). ``"both_within_1"``: Looped's final − 1 point,
+      for both arms: SHIFT's FLOPs to reach it ÷ Looped's own FLOPs to reach it (from Looped's decayed
+      accuracies at ``looped_fractions`` and 1).
+    - ``grid``: ``all`` budgets, or ``coarse`` (the smallest, 1 and the largest); ``interp`` as in
+      :func:`flops_to_reach`.
+    - ``cost="time"``: a SHIFT run that spends r·S·F₃ with s Single steps takes (r + (s/S)(c_wall − c))
+      of Looped's time, c = F₁/F₃, c_wall the measured per-step time ratio.
+
+    Introduced in notebooks/07_shift.
+    """
+    policy = policy or cfg.policy
+    S = cfg.run.train.max_steps
+    looped = r.records["looped"]
+    budget = float(flops_at_evals(looped)[-1])
+    L = final_acc(looped)
+    br = {f: {**v, "acc": 100 * v["acc"]} for f, v in r.branches[policy].items()}
+    if grid == "coarse":
+        fs = sorted(br)
+        br = {f: v for f, v in br.items() if f in (fs[0], 1.0, fs[-1])}
+    tgt = L if target == "looped_final" else L - 1.0
+    reach = flops_to_reach(br, tgt, budget, interp)
+    if r.switch_step is None and reach["censored"] == "above":  # never switched, never there
+        reach = {"ratio": max(cfg.branch_fractions), "censored": "above"}
+    out = {**reach, "target": tgt, "looped_ratio": 1.0, "looped_censored": ""}
+    if target == "both_within_1":
+        lb = {f: {**v, "acc": 100 * v["acc"]} for f, v in r.looped_branches["budget"].items()}
+        lr = flops_to_reach(lb, tgt, budget, interp)
+        out.update(ratio=reach["ratio"] / lr["ratio"], looped_ratio=lr["ratio"], looped_censored=lr["censored"])
+    elif target != "looped_final":
+        raise ValueError(f"target must be 'looped_final' or 'both_within_1', got {target!r}")
+    if cost == "time" and r.switch_step is not None:
+        f1, f3 = _step_flops(cfg)
+        out["ratio"] = reach["ratio"] + r.switch_step / S * (c_wall - f1 / f3)  # r + (s/S)(c_wall − c)
+    return out
+
+
 def measure_seed(r: ShiftRuns, cfg: ShiftExperimentConfig, policy: str | None = None) -> dict:
-    """The numbers behind F1–F3 for one seed (accuracies in points) under ``policy`` (default: the
-    experiment's).
+    """The numbers behind F1–F3b for one seed (accuracies in points) under ``policy`` (default: the
+    experiment's), at every claim's main analysis; the alternatives are recomputed by the claims.
 
     Introduced in notebooks/07_shift.
     """
     policy = policy or cfg.policy
     run = cfg.run
     single, looped, shift = r.records["single"], r.records["looped"], r.policies[policy]
-    S = run.train.max_steps
-    c = train_step_flops(run.model, 1, run.train.batch_size, run.data.markov.seq_len) / \
-        train_step_flops(run.model, run.looped_depth, run.train.batch_size, run.data.markov.seq_len)
-    budget = float(flops_at_evals(looped)[-1])
+    S, D = run.train.max_steps, cfg.decay_steps
+    f1, f3 = _step_flops(cfg)
+    c = f1 / f3
     acc = {"single": final_acc(single), "looped": final_acc(looped), "shift": final_acc(shift)}
-    target = (acc["looped"] - F1_TOL) / 100
-    reach = flops_to_reach({k: {**v, "acc": 100 * v["acc"]} for k, v in r.branches[policy].items()}, 100 * target, budget)
-    t_l = steps_to_reach(looped, target)
+    reach = f2_reach(r, cfg, policy)
+    t_l = steps_to_reach(looped, float(looped.eval_acc[SPLIT][-1]))  # where Looped first reaches its final accuracy
     switched = r.switch_step is not None
-    if not switched and reach["censored"] == "above":  # never switched, never there: not within the largest budget
-        reach = {"ratio": max(cfg.branch_fractions), "censored": "above"}
     out = {
         "seed": r.seed, "policy": policy,
         "single_final": acc["single"], "looped_final": acc["looped"], "shift_final": acc["shift"],
-        "f1_gap": acc["shift"] - acc["looped"], "f1_margin": acc["shift"] - acc["looped"] + F1_TOL,
+        "f1_gap": acc["shift"] - acc["looped"], "f1_margin": acc["shift"] - acc["looped"] + 1.0,
         "switched": switched, "switch_step": r.switch_step if switched else math.inf,
         "shift_total_steps": int(shift.eval_step[-1]),
         "transient_drop": 100 * transient_drop(shift, SPLIT, window=4 * cfg.shift.check_every) if switched else 0.0,
-        "looped_stable_end": 100 * _acc_at(looped, S - cfg.decay_steps),
-        "shift_stable_end": 100 * _acc_at(shift, int(shift.eval_step[-1]) - cfg.decay_steps),
-        "target": 100 * target,
-        "looped_steps_to_target": t_l,
+        "looped_stable_end": 100 * _acc_at(looped, S - D),
+        "shift_stable_end": 100 * _acc_at(shift, int(shift.eval_step[-1]) - D),
+        "looped_final_window": window_acc(looped, D // 2), "shift_final_window": window_acc(shift, D // 2),
+        "looped_final_decay": {d: 100 * v["acc"] for d, v in r.looped_branches.get("decay", {}).items()},
+        "shift_final_decay": {d: 100 * v["acc"] for d, v in r.decays.get(policy, {}).items()},
+        "target": reach["target"], "looped_steps_to_target": t_l,
         "f2_ratio": reach["ratio"], "f2_censored": reach["censored"], "f2_margin": 1 - reach["ratio"],
         "f2_bound": flop_ratio_bound(r.switch_step, t_l, S, c) if switched else math.inf,
         "cost_ratio": c,
         "branch_acc": {f"{f:g}": 100 * v["acc"] for f, v in sorted(r.branches[policy].items())},
+        "looped_branch_acc": {f"{f:g}": 100 * v["acc"] for f, v in sorted(r.looped_branches.get("budget", {}).items())},
+        "window_end": switch_window_end(r, cfg),
     }
-    exp = alignment_stats(single)
-    out.update({f"exp_{k}": v for k, v in exp.items()})
+    out.update({f"exp_{k}": v for k, v in alignment_stats(single).items()})
+    lo, hi = f3a_window(r, cfg)
+    out.update({f"f3a_cos_{w}": v for w, v in alignment_window(single, lo, hi).items()})
     if r.theorem_model is not None:
         out.update({f"thm_{k}": v for k, v in alignment_stats(r.theorem_model).items()})
+        for thr in (0.99, 0.95):
+            out[f"thm_exit_{thr:g}"] = exit_step(r.theorem_model, thr)
+        lo, hi = f3b_window(r, cfg)
+        out.update({f"f3b_cos_{w}": v for w, v in alignment_window(r.theorem_model, lo, hi).items()})
     return out
 
 
@@ -461,7 +679,7 @@ def choose_policy(record: Mapping) -> str:
     return max(f1, key=lambda p: (round(float(np.mean(f1[p])), 6), -float(np.mean(drop.get(p, [0.0])))))
 
 
-def explore_policies(scale: str = "small", seeds: Sequence[int] = RULE_SEEDS, workers: int | None = None) -> dict:
+def explore_policies(scale: str = "small", seeds: Sequence[int] = POLICY_SEEDS, workers: int | None = None) -> dict:
     """Recompute the policy-selection record on exploratory ``seeds``: per policy, per seed, the F1
     margin, the transient drop, F2's ratio and the switch step (every policy with F2's branches).
     This is how :data:`POLICY_SELECTION` was made (at ``small``, seeds 0–4; about 10 minutes).
@@ -478,7 +696,7 @@ def selection_record(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scal
 
     Introduced in notebooks/07_shift.
     """
-    rec = {"scale": scale, "seeds": [r.seed for r in runs], "rule_version": RULE_VERSION,
+    rec = {"scale": scale, "seeds": [r.seed for r in runs], "rule_version": R.rule("F1").version,
            "decay_steps": cfg.decay_steps, "rewarmup_steps": cfg.rewarmup_steps}
     keys = ("f1_margin", "transient_drop", "f2_ratio", "shift_final")
     for k in keys:
@@ -514,7 +732,7 @@ POLICY_SELECTION: dict = {
 
 
 # ----------------------------------------------------------------------------------------------
-# The claims: one function each
+# The claims: one function each (measure → margin under every declared choice → claim)
 
 
 def _col(per, k):
@@ -530,22 +748,61 @@ def interval(values) -> dict:
     return {"mean": float(np.mean(v)) if v else math.nan, "per_seed": v}
 
 
-def claim_f1(per: Sequence[Mapping], scale: str, seeds: Sequence[int], cfg: ShiftExperimentConfig,
+def _finite(v):
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+def _mean(v) -> float:
+    """Mean of the finite values of ``v`` (NaN, without a warning, when there are none)."""
+    v = [x for x in v if x is not None and math.isfinite(x)]
+    return float(np.mean(v)) if v else math.nan
+
+
+def _range(v, fmt="{:.0f}"):
+    v = [x for x in v if x is not None and math.isfinite(x)]
+    if not v:
+        return "n/a"
+    lo, hi = min(v), max(v)
+    return fmt.format(lo) if lo == hi else f"{fmt.format(lo)} to {fmt.format(hi)}"
+
+
+def claim_f1(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scale: str, seeds: Sequence[int],
              ablation: Mapping | None = None) -> Claim:
-    """F1: per seed, SHIFT − Looped final complex-split accuracy + 1 point."""
+    """F1: per seed, SHIFT − Looped final complex-split accuracy + the tolerance; every choice
+    (tolerance, final window, decay length) recomputed from the runs."""
+    per = [measure_seed(r, cfg) for r in runs]
+    S = cfg.run.train.max_steps
+
+    def finals(p, spec):
+        d = float(spec["decay"])
+        if d == 0.0:  # no decay: the stable-phase accuracy where both have spent budget − D·F₃
+            return p["shift_stable_end"], p["looped_stable_end"]
+        if abs(d - DECAY_FRAC) > 1e-9:
+            D2 = max(1, round(d * S))
+            return p["shift_final_decay"].get(D2), p["looped_final_decay"].get(D2)
+        if spec["final"] == "decay_half":
+            return p["shift_final_window"], p["looped_final_window"]
+        return p["shift_final"], p["looped_final"]
+
+    def margins(spec):
+        out = []
+        for p in per:
+            a, b = finals(p, spec)
+            out.append(None if a is None or b is None else a - b + float(spec["tol"]))
+        return {"gap": out}
+
     sw = _col(per, "switched")
     never = [p["seed"] for p in per if not p["switched"]]
-    return claim_from_margins(
-        "F1", "At equal compute SHIFT's final complex-split accuracy is within 1 point of Looped-Attn's",
-        "comparable accuracy to Looped-Attn (Fig. 4)",
-        {"SHIFT − Looped final complex accuracy + 1": _col(per, "f1_margin")}, units="points",
-        rule=(f"per seed: SHIFT's final complex-split accuracy ≥ Looped's − {F1_TOL:g} point; SHIFT trained to Looped's "
-              f"FLOP budget, every arm ending in the same {cfg.decay_steps}-step linear decay; switch policy "
-              f"'{cfg.policy}' (chosen by choose_policy on exploratory seeds); a seed that never switched counts "
-              "with Single's run"),
-        rule_version=RULE_VERSION, scale=scale, seeds=seeds, exploratory_seeds=RULE_SEEDS,
-        measured={"policy": cfg.policy, "decay_steps": cfg.decay_steps,
-                  "shift_minus_looped_points": interval(_col(per, "f1_gap")),
+    gap = _col(per, "f1_gap")
+    note = (f"switch rate {np.mean(sw):.0%}" + (f" (never: seeds {never})" if never else "")
+            + f"; after the common {cfg.decay_steps}-step decay SHIFT − Looped = {np.mean(gap):+.2f} points (per seed "
+            f"{_range(gap, '{:+.1f}')}): SHIFT {np.mean(_col(per, 'shift_final')):.1f} %, Looped "
+            f"{np.mean(_col(per, 'looped_final')):.1f} %, Single {np.mean(_col(per, 'single_final')):.1f} %; "
+            f"switch steps {_range(_col(per, 'switch_step'))}; policy '{cfg.policy}'")
+    return judge(
+        "F1", margins, scale=scale, seeds=seeds, note=note, decay_steps=cfg.decay_steps, policy=cfg.policy,
+        measured={"policy": cfg.policy, "decay_steps": cfg.decay_steps, "alt_decay_steps": list(cfg.alt_decay_steps),
+                  "shift_minus_looped_points": interval(gap),
                   "shift_final": summary(_col(per, "shift_final")), "looped_final": summary(_col(per, "looped_final")),
                   "single_final": summary(_col(per, "single_final")),
                   "switch_rate": float(np.mean(sw)), "never_switched_seeds": never,
@@ -554,70 +811,111 @@ def claim_f1(per: Sequence[Mapping], scale: str, seeds: Sequence[int], cfg: Shif
                   "looped_at_stable_end": summary(_col(per, "looped_stable_end")),
                   "shift_at_stable_end": summary(_col(per, "shift_stable_end")),
                   "policy_selection_exploratory": POLICY_SELECTION,
-                  **({"policy_ablation_confirmatory": ablation} if ablation else {})},
-        notes={"holds": f"switch rate {np.mean(sw):.0%}; SHIFT − Looped = {np.mean(_col(per, 'f1_gap')):+.1f} points "
-                        f"after the common decay (policy '{cfg.policy}')",
-               "fails": f"switch rate {np.mean(sw):.0%}; SHIFT ends {-np.mean(_col(per, 'f1_gap')):.1f} points below "
-                        f"Looped after the common decay (policy '{cfg.policy}')",
-               "inconclusive": f"switch rate {np.mean(sw):.0%}; SHIFT − Looped = {np.mean(_col(per, 'f1_gap')):+.1f} "
-                               f"points, per seed {[round(v, 1) for v in _col(per, 'f1_gap')]}: the interval of "
-                               "the margin contains 0"},
-    )
+                  **({"policy_ablation_confirmatory": ablation} if ablation else {})})
 
 
-def claim_f2(per: Sequence[Mapping], scale: str, seeds: Sequence[int], cfg: ShiftExperimentConfig) -> Claim:
-    """F2: per seed, 1 − SHIFT's FLOPs to reach Looped's final accuracy − 1 point ÷ Looped's FLOPs."""
+def claim_f2(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scale: str, seeds: Sequence[int]) -> Claim:
+    """F2: per seed, 1 − SHIFT's FLOPs to reach Looped's final accuracy ÷ Looped's FLOPs; every choice
+    (target and tolerance, budget grid, interpolation, FLOPs or time) recomputed from the runs."""
+    rule = R.rule("F2")
+    c_wall = float(rule.params["c_wall"])
+    per = [measure_seed(r, cfg) for r in runs]
+
+    def margins(spec):
+        return {"saving": [1 - f2_reach(r, cfg, target=spec["target"], grid=spec["grid"], interp=spec["interp"],
+                                        cost=spec["cost"], c_wall=c_wall)["ratio"] for r in runs]}
+
     ratio, bound = _col(per, "f2_ratio"), _col(per, "f2_bound")
     cens = {k: [p["seed"] for p in per if p["f2_censored"] == k] for k in ("below", "above")}
-    m = float(np.mean(ratio))
-    b = float(np.mean([v for v in bound if math.isfinite(v)])) if any(math.isfinite(v) for v in bound) else math.inf
-    return claim_from_margins(
-        "F2", "SHIFT reaches Looped-Attn's final accuracy with less compute than Looped-Attn",
-        "less training time than Looped-Attn (Fig. 4, Fig. 11); no number given",
-        {"1 − SHIFT's FLOPs to Looped's accuracy ÷ Looped's": _col(per, "f2_margin")}, units="× Looped's FLOPs",
-        rule=(f"per seed: SHIFT's training FLOPs to first reach Looped's final complex accuracy − {F1_TOL:g} point "
-              f"(decayed accuracy at budgets {list(cfg.branch_fractions)} × Looped's, interpolated linearly; "
-              "censored at the smallest / largest budget) ÷ Looped's FLOPs < 1"),
-        rule_version=RULE_VERSION, scale=scale, seeds=seeds, exploratory_seeds=RULE_SEEDS,
+    both = [f2_reach(r, cfg, target="both_within_1") for r in runs]
+    b = [v for v in bound if math.isfinite(v)]
+    note = (f"SHIFT needed {np.mean(ratio):.2f}× Looped's FLOPs to reach Looped's final accuracy (per seed "
+            f"{_range(ratio, '{:.2f}')}"
+            + (f"; not reached by {max(cfg.branch_fractions):g}× on seeds {cens['above']}" if cens["above"] else "")
+            + (f"; already at {min(cfg.branch_fractions):g}× on seeds {cens['below']}" if cens["below"] else "")
+            + f"); with 1 point given to both arms, SHIFT's FLOPs to Looped's final − 1 ÷ Looped's own = "
+            f"{np.mean([x['ratio'] for x in both]):.2f} (Looped got there at {np.mean([x['looped_ratio'] for x in both]):.2f}× "
+            f"its budget); best case for the observed switch steps"
+            + (f" {np.mean(b):.2f}× (every Single step a perfect substitute)" if b else ": none (never switched)"))
+    return judge(
+        "F2", margins, scale=scale, seeds=seeds, note=note, budgets=list(cfg.branch_fractions),
+        looped_budgets=list(cfg.looped_fractions),
         measured={"flop_ratio": interval(ratio), "best_case_bound": summary(bound),
                   "censored_below_seeds": cens["below"], "censored_above_seeds": cens["above"],
-                  "looped_steps_to_target": _col(per, "looped_steps_to_target"),
+                  "looped_steps_to_its_final": _col(per, "looped_steps_to_target"),
                   "switch_step": _col(per, "switch_step"), "cost_ratio_single_over_looped": per[0]["cost_ratio"],
-                  "branch_fractions": list(cfg.branch_fractions), "branch_acc": _col(per, "branch_acc"),
-                  "target_accuracy": summary(_col(per, "target"))},
-        notes={v: (f"SHIFT needed {m:.2f}× Looped's FLOPs to reach its final accuracy (best case for the observed "
-                   f"switch steps {b:.2f}×: every Single step a perfect substitute)"
-                   + (f"; seeds {cens['above']} had not reached it at {max(cfg.branch_fractions):g}×" if cens["above"] else ""))
-               for v in ("holds", "fails", "inconclusive")},
-    )
+                  "c_wall": c_wall, "branch_fractions": list(cfg.branch_fractions), "branch_acc": _col(per, "branch_acc"),
+                  "looped_fractions": list(cfg.looped_fractions), "looped_branch_acc": _col(per, "looped_branch_acc"),
+                  "target_accuracy": summary(_col(per, "target")),
+                  "both_within_1": {"ratio": interval([x["ratio"] for x in both]),
+                                    "looped_ratio": summary([x["looped_ratio"] for x in both]),
+                                    "looped_censored": [x["looped_censored"] for x in both]}})
 
 
-def claim_f3(per: Sequence[Mapping], scale: str, seeds: Sequence[int]) -> Claim:
-    """F3: per seed, mean cosine of Single's and Looped's W_Q (W_K) gradients over steps 0..50 in the
-    theorem's model − 0.5; the experiments' model's margins are reported in ``measured``."""
-    thm = {w: [p[f"thm_early_cos_{w}"] - F3_MIN_COS for p in per] for w in ("W_Q", "W_K")}
-    exp = {w: [p[f"exp_early_cos_{w}"] - F3_MIN_COS for p in per] for w in ("W_Q", "W_K")}
-    txt = lambda d: "/".join(f"{np.mean(v) + F3_MIN_COS:.2f}" for v in d.values())  # noqa: E731
-    exp_i = {w: interval(v) for w, v in exp.items()}
-    exp_ok = all(i.get("ci_low", -1) > 0 for i in exp_i.values())
-    both = (f"mean W_Q/W_K cosine over steps 0–{F3_EARLY}: theorem's model (linear attention, no LayerNorm) {txt(thm)}; "
-            f"experiments' model (softmax, pre-LayerNorm) {txt(exp)}"
-            f" — {'aligned' if exp_ok else 'not clearly aligned'} there too")
-    return claim_from_margins(
-        "F3", "In the theorem's model (linear attention, no LayerNorm), Single's and Looped's W_Q, W_K gradients "
-              "are aligned early in training (Theorem 3)",
-        "shared river upstream: W_Q, W_K gradients aligned early, under Assumptions 4–5",
-        {f"theorem's model: mean cos(∇{w} Single, ∇{w} Looped) over steps 0–{F3_EARLY} − {F3_MIN_COS}": v
-         for w, v in thm.items()}, units="cosine",
-        rule=(f"per seed, along Single-Attn's run of the theorem's model (linear attention, no LayerNorm, same data): "
-              f"the mean over probes at steps 0..{F3_EARLY} (every step, 512 training sequences) of the cosine between "
-              f"Single's and Looped's gradients at the same weights is ≥ {F3_MIN_COS} for W_Q and for W_K"),
-        rule_version=RULE_VERSION, scale=scale, seeds=seeds, exploratory_seeds=RULE_SEEDS,
-        measured={"theorem_model": {k[4:]: summary(_col(per, k)) for k in per[0] if k.startswith("thm_")},
-                  "experiments_model": {k[4:]: summary(_col(per, k)) for k in per[0] if k.startswith("exp_")},
-                  "experiments_model_margins": exp_i},
-        notes={v: both for v in ("holds", "fails", "inconclusive")},
-    )
+def claim_f3a(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scale: str, seeds: Sequence[int]) -> Claim:
+    """F3a: per seed, the time-averaged W_Q (W_K) gradient cosine along Single's run in the experiments'
+    model, from step 0 to SHIFT's switch step, − the alignment threshold; every choice (window,
+    threshold) recomputed from the records."""
+    def margins(spec):
+        out = {"W_Q": [], "W_K": []}
+        for r in runs:
+            lo, hi = f3a_window(r, cfg, spec["window"])
+            a = alignment_window(r.records["single"], lo, hi, ("W_Q", "W_K"))
+            for w in out:
+                out[w].append(_finite(a[w] - float(spec["aligned"])))
+        return out
+
+    per = [measure_seed(r, cfg) for r in runs]
+    ends = _col(per, "window_end")
+    early = {w: [alignment_window(r.records["single"], *f3a_window(r, cfg, "early"))[w] for r in runs] for w in ("W_Q", "W_K")}
+    lows = {w: [float(np.min(np.asarray(r.records["single"].probes["theorem3"][f"cos_{w}"], float)[
+        np.asarray(r.records["single"].probes["theorem3"]["step"]) <= e])) for r, e in zip(runs, ends)] for w in ("W_Q", "W_K")}
+    note = (f"experiments' model, steps 0 to the switch ({_range(ends)}): time-averaged cosine W_Q "
+            f"{_mean(_col(per, 'f3a_cos_W_Q')):.2f} (per seed {_range(_col(per, 'f3a_cos_W_Q'), '{:.2f}')}), W_K "
+            f"{_mean(_col(per, 'f3a_cos_W_K')):.2f} ({_range(_col(per, 'f3a_cos_W_K'), '{:.2f}')}); the lowest single "
+            f"probe in the window: W_Q {np.min(lows['W_Q']):.2f}, W_K {np.min(lows['W_K']):.2f}; over steps 0–{cfg.theorem3_dense}: "
+            f"W_Q {np.mean(early['W_Q']):.2f}, W_K {np.mean(early['W_K']):.2f}")
+    return judge("F3a", margins, scale=scale, seeds=seeds, note=note, every=cfg.theorem3_every,
+                 measured={"window_end": ends, "time_averaged_cos": {w: summary(_col(per, f"f3a_cos_{w}")) for w in ATTN_WEIGHTS},
+                           "early_window_cos": {w: summary(v) for w, v in early.items()},
+                           "min_probe_cos_in_window": {w: summary(v) for w, v in lows.items()},
+                           "experiments_model": {k[4:]: summary(_col(per, k)) for k in per[0] if k.startswith("exp_")}})
+
+
+def claim_f3b(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scale: str, seeds: Sequence[int]) -> Claim:
+    """F3b: per seed, along the theorem's model's run, the time-averaged W_Q (W_K) gradient cosine from
+    the first step it drops below 0.99 (the end of the small-weight regime) to SHIFT's switch step,
+    − the alignment threshold; every choice (exit cosine, window end, threshold) recomputed."""
+    def margins(spec):
+        out = {"W_Q": [], "W_K": []}
+        for r in runs:
+            lo, hi = f3b_window(r, cfg, float(spec["exit"]))
+            a = alignment_window(r.theorem_model, lo, hi, ("W_Q", "W_K")) if lo < hi else {"W_Q": math.nan, "W_K": math.nan}
+            for w in out:
+                out[w].append(_finite(a[w] - float(spec["aligned"])))
+        return out
+
+    per = [measure_seed(r, cfg) for r in runs]
+    exits = _col(per, "thm_exit_0.99")
+    ends = _col(per, "window_end")
+    share = [e / cfg.theorem3_dense for e in exits if math.isfinite(e)]
+    swing = {w: [(float(np.min(c)), float(np.max(c))) for c in (
+        np.asarray(r.theorem_model.probes["theorem3"][f"cos_{w}"], float)[
+            (np.asarray(r.theorem_model.probes["theorem3"]["step"]) >= lo) & (np.asarray(r.theorem_model.probes["theorem3"]["step"]) <= hi)]
+        for r, (lo, hi) in zip(runs, (f3b_window(r, cfg) for r in runs))) if c.size] for w in ("W_Q", "W_K")}
+    note = (f"theorem's model: W_Q and W_K cosines ≥ 0.99 from step 0 until step {_range(exits)} "
+            + (f"({_range([100 * x for x in share])} % of the 0–{cfg.theorem3_dense} window v3 averaged)" if share else "")
+            + f"; from there to the switch ({_range(ends)}) the time-averaged cosine is W_Q "
+            f"{_mean(_col(per, 'f3b_cos_W_Q')):.2f} ({_range(_col(per, 'f3b_cos_W_Q'), '{:.2f}')}), W_K "
+            f"{_mean(_col(per, 'f3b_cos_W_K')):.2f} ({_range(_col(per, 'f3b_cos_W_K'), '{:.2f}')})"
+            + (f", single probes ranging {min(a for a, _ in swing['W_Q']):.2f} to {max(b for _, b in swing['W_Q']):.2f} (W_Q)"
+               if swing["W_Q"] else "")
+            + f"; below 0.95 first at step {_range(_col(per, 'thm_exit_0.95'))}")
+    return judge("F3b", margins, scale=scale, seeds=seeds, note=note,
+                 measured={"exit_step_0.99": exits, "exit_step_0.95": _col(per, "thm_exit_0.95"), "window_end": ends,
+                           "time_averaged_cos": {w: summary(_col(per, f"f3b_cos_{w}")) for w in ATTN_WEIGHTS},
+                           "theorem_model": {k[4:]: summary(_col(per, k)) for k in per[0] if k.startswith("thm_")
+                                             and not k.startswith("thm_exit")}})
 
 
 def ablation_summary(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig) -> dict:
@@ -634,19 +932,28 @@ def ablation_summary(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig) -> d
 
 
 def shift_claims(runs: Sequence[ShiftRuns], cfg: ShiftExperimentConfig, scale: str, seeds: Sequence[int]) -> list[Claim]:
-    """F1–F3 from the runs of :func:`run_seeds`.
+    """F1, F2, F3a, F3b from the runs of :func:`run_seeds`.
 
     Introduced in notebooks/07_shift.
     """
-    per = [measure_seed(r, cfg) for r in runs]
     ab = ablation_summary(runs, cfg) if cfg.ablation else None
     with np.errstate(invalid="ignore"):
-        return [claim_f1(per, scale, seeds, cfg, ab), claim_f2(per, scale, seeds, cfg), claim_f3(per, scale, seeds)]
+        return [claim_f1(runs, cfg, scale, seeds, ab), claim_f2(runs, cfg, scale, seeds),
+                claim_f3a(runs, cfg, scale, seeds), claim_f3b(runs, cfg, scale, seeds)]
 
 
-@register("shift", ["F1", "F2", "F3"], "SHIFT vs Single/Looped at equal compute after a common decay; Theorem 3 in two models")
+def cpu_seconds(runs: Sequence[ShiftRuns]) -> float:
+    """The training jobs' CPU seconds (``time.process_time()`` of each seed's job), summed over ``runs``.
+
+    Introduced in notebooks/07_shift.
+    """
+    return float(sum(r.cpu_seconds.get("total", 0.0) for r in runs))
+
+
+@register("shift", ["F1", "F2", "F3a", "F3b"],
+          "SHIFT vs Single/Looped at equal compute after a common decay; Theorem 3 in two models")
 def run(ctx: Context) -> list[Claim]:
-    """Train every arm over the confirmatory seeds, save the figures, return F1–F3."""
+    """Train every arm over the verdict seeds, save the figures, return F1–F3b."""
 
     cfg = config(ctx.scale, ctx.max_steps)
     seeds = verdict_seeds(ctx.n_seeds or cfg.n_seeds, ctx.scale)
@@ -655,18 +962,18 @@ def run(ctx: Context) -> list[Claim]:
     claims = shift_claims(runs, cfg, ctx.scale, seeds)
     if hasattr(ctx, "save_records"):  # ship the records the notebook's small-scale figures can draw from
         ctx.save_records("shift", records_of(runs))
+    per = [measure_seed(r, cfg) for r in runs]
     ctx.save_figure(plot_comparison([r.records for r in runs], cfg.decay_steps), "shift_comparison",
-                    alt="complex-split accuracy against steps and against FLOPs as a fraction of Looped's: Single, Looped, "
-                        "SHIFT, each ending in a decay, with the reference predictors and Looped's final − 1 point")
-    ctx.save_figure(plot_budgets([measure_seed(r, cfg) for r in runs]), "shift_f2",
-                    alt="SHIFT's decayed accuracy minus its target at each FLOP budget, per seed: the crossing is the measured "
-                        "ratio, an open marker with ≤ or ≥ a censored one (a bound), ▲ the best case")
+                    alt="complex-split accuracy against steps and FLOPs: Single, Looped, SHIFT, each ending in a decay")
+    ctx.save_figure(plot_reach(per), "shift_f2",
+                    alt="SHIFT's and Looped's decayed accuracy at each FLOP budget against Looped's final accuracy, per seed")
     histories = [r.records["single"].probes["shift"] for r in runs]
     ctx.save_figure(plot_switch_sweep(histories, cfg.shift, cfg.run.train.max_steps - cfg.decay_steps, labels=seeds),
                     "shift_criterion_sweep",
                     alt="SCP's switch step as each of δ1, δ2, W varies (the others at their defaults), one line per seed, "
                         "values at which a seed never switches in a separate row")
-    ctx.save_figure(plot_alignment([r.records["single"] for r in runs], [r.theorem_model for r in runs], F3_EARLY),
-                    "shift_theorem3", alt="cosine of Single's and Looped's gradients of W_Q, W_K, W_V, W_O at the same weights along "
-                        "Single's run, in the theorem's model and the experiments' model, F3's early window and threshold marked")
+    ctx.save_figure(plot_alignment_windows([r.records["single"] for r in runs], [r.theorem_model for r in runs],
+                                           _col(per, "window_end"), _col(per, "thm_exit_0.99")),
+                    "shift_theorem3", alt="gradient cosines of W_Q, W_K along Single's run in two models, with the "
+                                          "switch window and where the theorem's model leaves the small-weight regime")
     return claims

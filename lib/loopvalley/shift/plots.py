@@ -559,3 +559,164 @@ def plot_length_generalisation(by_length, n_train, baselines=None, metric: str =
         fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Trained and shown at this scale: " + ", ".join(t.replace("_", " ") for t in tasks), fontsize=10)
     return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Rules v4 (issue 24): F2 without the tolerance credit, F3a/F3b's windows, F4b's oracle sweep
+
+
+def plot_reach(per):
+    """F2: SHIFT's decayed complex-split accuracy at each FLOP budget (fraction of Looped's) minus
+    Looped's final accuracy — the target — one green line per seed; Looped's own decayed accuracy at
+    its smaller budgets likewise (vermillion, dashed). Where a green line crosses 0 is SHIFT's
+    measured ratio (○); the dotted line at −1 is the target of F2's alternative that gives both arms
+    1 point. ``per``: :func:`loopvalley.shift.experiment.measure_seed` rows.
+
+    Introduced in notebooks/07_shift.
+    """
+    fig, ax = plt.subplots(figsize=(6.8, 4.2))
+    for i, p in enumerate(per):
+        L = p["looped_final"]
+        fr = sorted(p["branch_acc"], key=float)
+        ax.plot([float(f) for f in fr], [p["branch_acc"][f] - L for f in fr], marker="o", ms=3.5, color=GREEN, lw=1.1,
+                alpha=0.75, label="SHIFT, per seed" if i == 0 else None)
+        lf = sorted(p.get("looped_branch_acc", {}), key=float)
+        if lf:
+            ax.plot([float(f) for f in lf], [p["looped_branch_acc"][f] - L for f in lf], marker="s", ms=3, color=VERMILLION,
+                    lw=1.0, ls="--", alpha=0.75, label="Looped, per seed" if i == 0 else None)
+        if math.isfinite(p["f2_ratio"]) and not p.get("f2_censored"):
+            ax.plot([p["f2_ratio"]], [0], "o", mfc="none", mec="k", ms=8, label="SHIFT reaches it" if i == 0 else None)
+    ax.axhline(0, color="k", lw=0.9, label="Looped's final accuracy (F2's target)")
+    ax.axhline(-1, color=GREY, ls=":", lw=1, label="− 1 point (the alternative, both arms)")
+    ax.axvline(1, color=VERMILLION, ls=":", lw=1)
+    ax.set_xlabel("FLOP budget ÷ Looped's full budget")
+    ax.set_ylabel("decayed accuracy − Looped's final (points)")
+    ax.set_title("F2: the budget at which SHIFT reaches Looped's final accuracy", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_alignment_windows(single_records, theorem_records, window_ends, exits=None, weights=("W_Q", "W_K"),
+                           threshold: float = 0.5, exit_cos: float = 0.99):
+    """Theorem 3 with F3a's and F3b's windows: cos(∇_W L_single, ∇_W L_looped) at the same weights along
+    each run, one thin line per seed and weight. Left, the theorem's model: the steps where the cosine
+    is still ≥ ``exit_cos`` (the small-weight regime, ∇Looped ≈ 3∇Single) are shaded grey, the first
+    step below it per seed (``exits``) marked ▼; F3b averages from there to the switch. Right, the
+    experiments' model: F3a averages from step 0 to the switch. Each seed's switch step
+    (``window_ends``) is a dotted vertical line; the dashed line is the alignment threshold.
+
+    Introduced in notebooks/07_shift.
+    """
+    panels = [("theorem's model (linear attention, no LayerNorm): F3b", theorem_records, exits),
+              ("experiments' model (softmax, pre-LayerNorm): F3a", single_records, None)]
+    panels = [p for p in panels if p[1] and all(x is not None for x in p[1])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.0), squeeze=False, sharey=True)
+    xmax = max(window_ends) * 1.08 if len(window_ends) else None
+    for ax, (title, recs, ex) in zip(axes[0], panels):
+        for w in weights:
+            st = WEIGHT_STYLE[w]
+            for i, r in enumerate(recs):
+                p = r.probes["theorem3"]
+                ax.plot(p["step"], p[f"cos_{w}"], color=st["color"], lw=0.9, alpha=0.55, label=w if i == 0 else None)
+        if ex is not None:
+            finite = [e for e in ex if math.isfinite(e)]
+            if finite:
+                ax.axvspan(0, float(np.median(finite)), color="0.88", lw=0, zorder=0,
+                           label=f"cos ≥ {exit_cos:g} (median over seeds)")
+                ax.plot(finite, [1.02] * len(finite), "v", color="k", ms=5, label=f"first step below {exit_cos:g}")
+        for i, e in enumerate(window_ends):
+            ax.axvline(e, color="k", ls=":", lw=0.8, alpha=0.6, label="switch step (window end)" if i == 0 else None)
+        ax.axhline(threshold, color=GREY, ls="--", lw=1, label=f"aligned: {threshold:g}")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_ylim(-1.05, 1.08)
+        if xmax:
+            ax.set_xlim(-2, xmax)
+        ax.set_xlabel("step of the Single-Attn run")
+        ax.set_title(title, fontsize=10)
+    axes[0, 0].set_ylabel("cos(Single grad, Looped grad)")
+    handles = {}
+    for ax in axes[0]:  # one legend for both panels, under them (off the data)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(len(handles), 6), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    return fig
+
+
+def plot_oracle_sweep(record, chosen=None):
+    """F4b's sweep on exploratory seeds (``record``: ``ORACLE_SELECTION``): SHIFT − Looped held-out exact
+    match at the training lengths against the share of the FLOP budget spent on Single-Attn before
+    the switch — mean with its 95 % t interval, the seeds as dots; SHIFT switched by SCP at the share it
+    actually spent (◆, mean over seeds, its interval vertical); the chosen share starred. The dashed
+    line is −tolerance: F4b holds above it.
+
+    Introduced in notebooks/08_algorithmic_tasks.
+    """
+    tol = float(record.get("tol", 0.0))
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fs = sorted(record["in_margin"], key=float)
+    xs = np.asarray([float(f) for f in fs])
+    stats = [_interval(np.asarray(record["in_margin"][f], float) - tol) for f in fs]
+    ax.errorbar(xs, [m for m, _, _ in stats], yerr=[[m - lo for m, lo, _ in stats], [hi - m for m, _, hi in stats]],
+                fmt="-s", color=GREEN, ms=5, capsize=3, lw=1.3, label="SHIFT, switch at a fixed share (mean, 95 % interval)")
+    for x, f in zip(xs, fs):
+        v = np.asarray(record["in_margin"][f], float) - tol
+        ax.plot(np.full(v.size, x), v, "o", color=GREEN, ms=2.5, alpha=0.5)
+    scp = record.get("scp")
+    if scp:
+        share = float(np.mean([np.mean(row) for row in scp["single_share"]]))
+        m, lo, hi = _interval(np.asarray(scp["in_margin"], float) - tol)
+        ax.errorbar([share], [m], yerr=None if math.isnan(lo) else [[m - lo], [hi - m]], fmt="D", color=ORANGE, mec="k",
+                    ms=7, capsize=3, label="SHIFT, SCP's switch (mean share spent)")
+    if chosen is not None:
+        i = [float(f) for f in fs].index(float(chosen))
+        ax.plot([xs[i]], [stats[i][0]], "*", color="k", ms=14, label="chosen: the highest mean")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axhline(-tol, color=GREY, ls="--", lw=1, label=f"−{tol:g} points (the tolerance)")
+    ax.set_xlabel("share of Looped's FLOP budget spent on Single-Attn before the switch")
+    ax.set_ylabel("SHIFT − Looped, held-out exact match (points)")
+    ax.set_title(f"switch-step sweep on exploratory seeds {record.get('seeds', '')} (policy {record.get('policy', '')})",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_length_by_arm(by_length, n_train, baselines=None, arms=("single", "looped", "oracle", "shift"),
+                       metric: str = "exact_match"):
+    """As :func:`plot_length_generalisation` for any ``arms`` of the algorithmic-tasks experiment (the
+    two SHIFT arms: ``oracle`` switched at the chosen step, ``shift`` switched by SCP).
+
+    Introduced in notebooks/08_algorithmic_tasks.
+    """
+    style = {**ARM_STYLE, "oracle": {"color": GREEN, "label": "SHIFT, oracle switch"},
+             "shift": {"color": ORANGE, "label": "SHIFT, SCP switch"}}
+    tasks = list(by_length)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(max(7.0, 4.6 * len(tasks)), 4.0), sharey=True, squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        Lmax = 1
+        for arm in arms:
+            rows = by_length[task].get(arm, [])
+            if not rows:
+                continue
+            xs = [np.asarray(r["length"]) for r in rows]
+            ys = [100 * np.asarray(r[metric], float) for r in rows]
+            _band(ax, xs, ys, style[arm]["color"], style[arm]["label"], lw=1.4, ls="--" if arm == "shift" else "-")
+            Lmax = max(Lmax, max(int(x.max()) for x in xs))
+        if baselines and task in baselines:
+            b = baselines[task]
+            kind = "exact_match" if metric == "exact_match" else "token_acc"
+            ax.plot(b["length"], 100 * np.asarray(b[f"chance_{kind}"]), ":", color="k", lw=1, label="chance")
+            ax.plot(b["length"], 100 * np.asarray(b[f"majority_{kind}"]), "-.", color=GREY, lw=1, label="input-blind best")
+        n = n_train[task] if isinstance(n_train, dict) else n_train
+        ax.axvspan(n + 0.5, Lmax + 0.5, color="0.92", lw=0, zorder=0, label="beyond the training lengths")
+        ax.set_title(task.replace("_", " "))
+        ax.set_xlabel("length n")
+    axes[0, 0].set_ylabel(metric.replace("_", " ") + " (%)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    ncol = min(len(labels), 3)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.07 * math.ceil(len(labels) / ncol), 1, 1))
+    return fig
