@@ -109,7 +109,7 @@ EXPERIMENT_MODULES = (
     "loopvalley.hessian.experiment",  # hessian-dynamics: H1–H4 (05)
     "loopvalley.shift.experiment",  # shift: F1–F3 (07)
     "loopvalley.shift.algorithmic_tasks",  # algorithmic-tasks: F4 (08)
-    "loopvalley.looped.recursion_depth",  # recursion-or-depth: S4–S5 (09)
+    "loopvalley.looped.recursion_depth",  # recursion-or-depth: S4–S6 (09)
 )
 
 
