@@ -83,7 +83,7 @@ display(Markdown(scorecard(ledger) if ledger else "*(no shipped ledger here: run
 # | [06 GPU path](06_full_gpu_training.ipynb) | the paper-scale path: presets, bf16, `torch.compile`, DDP, what a loop costs, shipped GPU records | — | — | 04 (optional chapter) |
 # | [07 SHIFT](07_shift.ipynb) | SHIFT: train Single-Attn, switch to Looped-Attn when the criterion with patience (δ1, δ2, W) fires; equal-compute comparison; Theorem 3's "shared river upstream" | §SHIFT, Theorem 3, Fig. 4 | F1–F3b | 02, 04 |
 # | [08 Algorithmic tasks](08_algorithmic_tasks.ipynb) | unique set (of Fan et al.'s five tasks, the one any arm learns beyond the training lengths on a CPU): length generalisation, SHIFT with an oracle switch step vs with the criterion | Figs. 11–16 | F4a–F4c | 07 |
-# | [09 Recursion or depth](09_recursion_or_depth.ipynb) | is it the recursion? Looped-Attn against untied depth-2/3 stacks and a wide single layer at equal compute | the implied claim | S4–S5 | 04 |
+# | [09 Recursion or depth](09_recursion_or_depth.ipynb) | is it the recursion? Single, Looped-T and Untied-T at equal compute and a converged horizon, a wide single layer, the loop-count sweep T = 1–6 | the implied claim | S4–S6 | 04 |
 #
 # **Order.** Read 01 → 02 (the theory), 03 → 04 (the phenomenon), then 05 (does the theory's
 # mechanism show up in the networks?), 09 (is it recursion?), 07 → 08 (the training recipe). 06 is

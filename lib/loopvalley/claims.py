@@ -122,7 +122,7 @@ def _weakest(parts: Sequence[Part]) -> tuple[str, Part]:
 class Claim:
     """One measured claim of the paper, with its computed verdict (never typed)."""
 
-    id: str  # T1..T6, S1..S5, H1..H4, F1..F4
+    id: str  # T1..T6b, S1..S6, H1..H4, F1..F4
     statement: str  # what the paper says, in one sentence
     paper: str  # the paper's number or wording
     rule: str  # the margin(s), in words: what is positive when the data are on the paper's side

@@ -138,7 +138,7 @@ EXPERIMENT_MODULES = (
     "loopvalley.hessian.experiment",  # hessian-dynamics: H1–H4 (05)
     "loopvalley.shift.experiment",  # shift: F1–F3b (07)
     "loopvalley.shift.algorithmic_tasks",  # algorithmic-tasks: F4a–F4c (08)
-    "loopvalley.looped.recursion_depth",  # recursion-or-depth: S4–S5 (09)
+    "loopvalley.looped.recursion_depth",  # recursion-or-depth: S4–S6 (09)
 )
 
 

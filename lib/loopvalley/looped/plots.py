@@ -389,3 +389,161 @@ def plot_climb_timing(per: Sequence[Mapping], arms: Sequence[str] = ("looped", "
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False,
                title="one point per seed, seeds spread within a row", title_fontsize=8)
     return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Notebook 09: the converged horizon and the loop-count sweep (every accuracy panel carries the
+# uniform 1/V, in-context unigram and in-context bigram reference lines)
+
+ACC_REFERENCES = {
+    "uniform": dict(color="0.55", ls="-.", label="uniform guess (1/V)"),
+    "unigram": dict(color="#CC79A7", ls=":", label="in-context unigram"),
+    "bigram": dict(color="#009E73", ls="--", label="in-context bigram (Bayes in-context predictor)"),
+}
+SWEEP_STYLE = {
+    "looped": dict(color="#D55E00", marker="o", label="Looped-T (1 layer, T loops)"),
+    "untied": dict(color="#0072B2", marker="s", label="Untied-T (T layers)"),
+}
+
+
+def arm_label(arm: str) -> str:
+    """The legend label of any arm: :data:`ARM_STYLE`'s, or ``Looped-T (1 layer, T loops)`` /
+    ``Untied-T (T layers)`` for the loop-count sweep's arms.
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    if arm in ARM_STYLE:
+        return ARM_STYLE[arm]["label"]
+    kind, _, T = arm.partition("-")
+    return {"looped": f"Looped-{T} (1 layer, {T} loops)", "untied": f"Untied-{T} ({T} layers)"}.get(kind, arm)
+
+
+def _arm_color(arm: str):
+    return ARM_STYLE.get(arm, {}).get("color") or SWEEP_STYLE.get(arm.split("-")[0], {}).get("color", "0.3")
+
+
+def add_accuracy_references(axes, references: Mapping[str, float], keys: Sequence[str] = ("uniform", "unigram", "bigram"),
+                            legend: bool = False) -> None:
+    """Draw the reference accuracies (points, %) as labelled horizontal lines on every axis of ``axes``:
+    ``references`` maps ``uniform`` (100/V), ``unigram`` (in-context unigram) and ``bigram`` (in-context
+    bigram, the Bayes in-context predictor) to their accuracy on the plotted split. ``legend`` redraws
+    the legend of the last axis with the lines added.
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    axes = list(np.atleast_1d(axes))
+    for ax in axes:
+        for k in keys:
+            if k in references and np.isfinite(references[k]):
+                ax.axhline(float(references[k]), lw=1, zorder=1, **ACC_REFERENCES[k])
+    if legend and axes:
+        axes[-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+
+
+def _split_references(records: Sequence[Mapping], split: str) -> dict:
+    recs = [next(iter(r.values())) for r in records]
+    out = {k: 100 * float(np.mean([r.meta["references"][split][k]["acc"] for r in recs]))
+           for k in ("unigram", "bigram") if k in recs[0].meta.get("references", {}).get(split, {})}
+    V = recs[0].meta.get("model_cfg", {}).get("vocab_size")
+    return {"uniform": 100.0 / V, **out} if V else out
+
+
+def plot_recursion_curves(records: Sequence[Mapping], arms: Sequence[str] | None = None,
+                          stable_end: float | None = None, markers: Mapping[str, float] | None = None,
+                          labels: Mapping[str, str] | None = None):
+    """Simple- and complex-split accuracy of every arm over training (mean line, min–max band over
+    seeds), with the uniform (1/V), in-context unigram and in-context bigram reference lines, the WSD
+    decay (after ``stable_end``) shaded and the last 20 % of the stable phase — where convergence is
+    judged — hatched. ``markers`` (``{arm: step}``) puts a dot on the complex panel (e.g. the
+    half-climb step); ``labels`` overrides legend entries.
+
+    ``records``: one ``{arm: RunRecord}`` per seed; ``arms``: which and in what order (default: the
+    first seed's).
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    arms = list(arms or records[0])
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.3))
+    for ax, split in zip(axes, ("simple", "complex")):
+        for arm in arms:
+            rs = [r for r in records if arm in r]
+            steps = np.asarray(rs[0][arm].eval_step)
+            vals = 100 * np.stack([r[arm].curve(split)[1] for r in rs])  # (seeds, evals)
+            st = ARM_STYLE.get(arm, dict(color=_arm_color(arm), ls="-"))
+            label = (labels or {}).get(arm, arm_label(arm))
+            ax.plot(steps, vals.mean(0), color=st["color"], ls=st["ls"], lw=2, label=label)
+            if len(rs) > 1:
+                ax.fill_between(steps, vals.min(0), vals.max(0), color=st["color"], alpha=0.15, lw=0)
+            if markers and split == "complex" and markers.get(arm) is not None:
+                m = float(markers[arm])
+                ax.plot([m], [np.interp(m, steps, vals.mean(0))], marker="o", ms=6, color=st["color"], mec="white")
+        add_accuracy_references(ax, _split_references(records, split))
+        if stable_end is not None:
+            end = float(stable_end)
+            ax.axvspan(0.8 * end, end, color="0.85", alpha=0.5, hatch="//", lw=0, zorder=0,
+                       label="convergence judged (last 20 % of the stable phase)")
+            ax.axvspan(end, float(steps[-1]), color="0.9", zorder=0, label="lr decay (WSD)")
+        ax.set(title=f"{split} split", xlabel="training step", ylabel="next-token accuracy (%)")
+        ax.set_ylim(min(ax.get_ylim()[0], 30), None)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_dose_response(table: Mapping[str, Mapping[int, Sequence[float]]], references: Mapping[str, float]):
+    """The loop-count sweep: final complex-split accuracy against T for Looped-T and Untied-T — the
+    mean over seeds (line) and every seed (points, jittered) — with the uniform (1/V), in-context
+    unigram and in-context bigram reference lines.
+
+    ``table``: ``{"looped": {T: [accuracy % per seed]}, "untied": {...}}``
+    (:func:`loopvalley.looped.recursion_depth.sweep_table`); ``references``: reference accuracies (%).
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    fig, ax = plt.subplots(figsize=(8.6, 4.4))
+    for i, (kind, rows) in enumerate(table.items()):
+        st = SWEEP_STYLE.get(kind, dict(color="0.3", marker="o", label=kind))
+        Ts = sorted(rows)
+        ax.plot(Ts, [np.mean(rows[T]) for T in Ts], color=st["color"], lw=2, marker=st["marker"], ms=7,
+                label=f"{st['label']}: mean over seeds")
+        off = 0.06 * (i - 0.5)
+        for T in Ts:
+            v = np.asarray(rows[T], float)
+            ax.scatter(np.full(v.size, T + off), v, s=16, color=st["color"], alpha=0.55, marker=st["marker"],
+                       lw=0, label=f"{st['label'].split(' (')[0]}: one seed" if T == Ts[0] else None)
+    add_accuracy_references(ax, references)
+    Ts = sorted({T for rows in table.values() for T in rows})
+    ax.set_xticks(Ts, [f"{T}" + (" (Single)" if T == 1 else "") for T in Ts])
+    ax.set(xlabel="loop count T (layer applications per forward pass)", ylabel="final complex-split accuracy (%)")
+    ax.set_ylim(min(ax.get_ylim()[0], 30), None)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_convergence(conv: Mapping):
+    """The convergence judgement: how far each arm's complex-split accuracy moved over the last 20 % of
+    the stable phase, one point per seed (filled: converged; open: not), with the ±tolerance band.
+
+    ``conv``: :func:`loopvalley.looped.recursion_depth.convergence_table`.
+
+    Introduced in notebooks/09_recursion_or_depth.
+    """
+    arms = list(conv["arms"])
+    tol = float(conv["tol"])
+    fig, ax = plt.subplots(figsize=(8.2, 0.55 * len(arms) + 1.6))
+    ax.axvspan(-tol, tol, color="0.9", zorder=0, label=f"converged: |move| < {tol:g} point")
+    for i, arm in enumerate(arms):
+        d = np.asarray(conv["arms"][arm]["drift"], float)
+        ok = np.asarray(conv["arms"][arm]["converged"], bool)
+        jitter = np.linspace(-0.15, 0.15, d.size) if d.size > 1 else np.zeros(1)
+        c = _arm_color(arm)
+        ax.scatter(d[ok], i + jitter[ok], s=30, color=c, zorder=3)
+        ax.scatter(d[~ok], i + jitter[~ok], s=30, facecolor="white", edgecolor=c, zorder=3)
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set_yticks(range(len(arms)), [arm_label(a) for a in arms])
+    ax.invert_yaxis()
+    ax.set(xlabel="complex accuracy: move over the last 20 % of the stable phase (points)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
