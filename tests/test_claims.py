@@ -401,3 +401,15 @@ def test_inconclusive_claims_say_how_many_seeds_would_settle_them():
     c = _claim({"a": [6.9, -2.4, -1.6, -2.3, 7.3]})
     assert c.verdict == "inconclusive" and c.seeds_needed > 50  # measurement-limited, not seed-limited
     assert "measurement-limited" in C.verdict_table([c.to_json()])
+
+
+def test_a_main_analysis_this_run_did_not_record_is_inconclusive_and_says_why(planted_rules):
+    """A --max-steps smoke run ends before the step a rule reads: the claim is 'not measured', the run goes on."""
+    def margins(spec):
+        raise C.NotMeasured("anchor step 20 is past this run's last probe (10)")
+
+    c = C.judge("X2", margins, scale="small", seeds=CONF)
+    assert c.verdict == "inconclusive" and c.margin is None and c.robust is None and c.alternatives == []
+    assert "not measured in this run: anchor step 20" in c.note
+    d = C.not_measured("X2", "no probe", scale="small", seeds=CONF)
+    assert d.verdict == "inconclusive" and "no probe" in d.note

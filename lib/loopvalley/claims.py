@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -265,7 +266,10 @@ def judge(cid: str, margins, *, scale: str, seeds: Sequence[int], measured: Mapp
     """
     rule = R.rule(cid)
     fn = margins if callable(margins) else (lambda spec: margins)
-    main = {k: list(v) for k, v in fn(rule.main).items()}
+    try:
+        main = {k: list(v) for k, v in fn(rule.main).items()}
+    except NotMeasured as e:  # the main analysis's data are not in this run (a --max-steps smoke run)
+        return not_measured(cid, str(e), scale=scale, seeds=seeds, measured=measured, **params)
     unknown = set(main) - {p.key for p in rule.parts}
     if unknown:
         raise ValueError(f"claim {cid}: margins for unknown parts {sorted(unknown)}")
@@ -298,6 +302,26 @@ def judge(cid: str, margins, *, scale: str, seeds: Sequence[int], measured: Mapp
         measured=measured, notes={first["verdict"]: text} if text else None, interval=rule.interval,
         kind=rule.kind, chapter=rule.chapter, why=rule.why, robust=not flips if alternatives else None,
         flips=flips, alternatives=jsonable(alternatives), rule_hash=rule.hash)
+
+
+def not_measured(cid: str, reason: str, *, scale: str, seeds: Sequence[int], measured: Mapping | None = None,
+                 **params) -> Claim:
+    """The claim ``cid`` when this run did not record what its main analysis reads (a ``--max-steps``
+    smoke run that ends before the step a rule reads): inconclusive, every margin missing, ``reason``
+    in its note.
+
+    Introduced in notebooks/01_river_valley.
+    """
+    rule = R.rule(cid)
+    names = {f for _, f, _, _ in string.Formatter().parse(rule.rule) if f}
+    params = {**{k: "?" for k in names - set(rule.main)}, **params}
+    return claim_from_margins(
+        cid, rule.statement, rule.paper, {p.name: [None] * max(len(seeds), 1) for p in rule.parts},
+        rule=rule.text(**params), rule_version=rule.version, scale=scale,
+        seeds=[] if rule.deterministic else seeds, exploratory_seeds=rule.exploratory_seeds,
+        units={p.name: p.unit for p in rule.parts}, deterministic=rule.deterministic, measured=measured,
+        notes={"inconclusive": f"not measured in this run: {reason}"}, interval=rule.interval, kind=rule.kind,
+        chapter=rule.chapter, why=rule.why, robust=None, flips=[], alternatives=[], rule_hash=rule.hash)
 
 
 def _auto_note(verdict: str, p: Part, n_parts: int) -> str:
