@@ -508,6 +508,12 @@ def _claim(c: Mapping) -> Claim:
     return Claim(**{k: c[k] for k in Claim.__dataclass_fields__ if k in c})
 
 
+def _status_word(c: Mapping) -> str:
+    """``fails``, or ``fragile: fails under the main analysis`` when a declared alternative or one seed flips it."""
+    status = c.get("status", c["verdict"])
+    return c["verdict"] if status == c["verdict"] else f"{status}: {c['verdict']} under the main analysis"
+
+
 def what_it_means(claims: Sequence) -> str:
     """A plain paragraph on the paper's thesis, generated from S4, S5a, S5b and S6 (:class:`Claim`
     objects or ``claims.json`` entries; any of them may be missing): each verdict with its margin and
@@ -540,8 +546,8 @@ def what_it_means(claims: Sequence) -> str:
         if "S5a" in by:
             c = by["S5a"]
             sentence5 = (f"At the converged horizon, Looped-3 − Untied-3 = {interval_text(_claim(c))} "
-                         f"({c['id']} {c['verdict']}, {c['n_seeds']} seeds). ")
-        sweep = f"Over the loop counts ({by['S6']['n_seeds']} seeds, S6 {by['S6']['verdict']}): " + recursion_or_depth(diffs) \
+                         f"({c['id']} {_status_word(c)}, {c['n_seeds']} seeds). ")
+        sweep = f"Over the loop counts ({by['S6']['n_seeds']} seeds, S6 {_status_word(by['S6'])}): " + recursion_or_depth(diffs) \
             if diffs else ""
         out.append(sentence5 + sweep)
     if "S5b" in by:
