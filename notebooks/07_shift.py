@@ -737,6 +737,22 @@ print(f"Theorem 3 where SHIFT uses it (F3a, {by['F3a'].verdict}): in the model t
       f"trains Single, the time-averaged cosines are W_Q {f3a['W_Q']:.2f}, W_K {f3a['W_K']:.2f} — this "
       f"{says[by['F3a'].verdict]} 'shared river upstream' as the reason to train Single first.")
 
+
+# %% [markdown]
+# ### The live verdicts next to the ledger's
+#
+# The claims just computed (two teaching seeds at `ci`) beside the shipped ledger's (confirmatory seeds at `small`,
+# read from `results/small/claims.json`, never typed), then what the ledger says about this chapter,
+# claim by claim, with the reason in each note:
+
+# %% tags=["nbval-ignore-output"]
+from loopvalley.claims import chapter_summary, verdict_comparison
+from loopvalley.registry import shipped_ledger
+
+print(verdict_comparison(claims, shipped_ledger("small")))
+print()
+print(chapter_summary(shipped_ledger("small"), ['F1', 'F2', 'F3a', 'F3b']))
+
 # %% [markdown]
 # ## Key takeaways
 #

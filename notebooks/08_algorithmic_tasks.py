@@ -428,6 +428,22 @@ print(f"The criterion's transfer (F4c, {by['F4c'].verdict}): the Markov-tuned cr
       f"the runs never switched), and SHIFT ends {m('shift_in') - m('looped_in'):+.1f} points from Looped — "
       f"{m('shift_in') - m('oracle_in'):+.1f} against the oracle's switch step.")
 
+
+# %% [markdown]
+# ### The live verdicts next to the ledger's
+#
+# The claims just computed (two teaching seeds at `ci`) beside the shipped ledger's (confirmatory seeds at `small`,
+# read from `results/small/claims.json`, never typed), then what the ledger says about this chapter,
+# claim by claim, with the reason in each note:
+
+# %% tags=["nbval-ignore-output"]
+from loopvalley.claims import chapter_summary, verdict_comparison
+from loopvalley.registry import shipped_ledger
+
+print(verdict_comparison(claims, shipped_ledger("small")))
+print()
+print(chapter_summary(shipped_ledger("small"), ['F4a', 'F4b', 'F4c']))
+
 # %% [markdown]
 # ## Key takeaways
 #

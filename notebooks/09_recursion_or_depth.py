@@ -241,8 +241,11 @@ with torch.no_grad():
 # **converged**, with a **warmup–stable–decay** (WSD) schedule (notebook 01): warmup, a long stable
 # phase at the peak learning rate, then a linear decay to 0 over the last steps, which settles each run
 # onto the floor of its valley. The horizon and the decay were chosen on exploratory seeds
-# (`docs/exploration/recursion_depth.md`, `scripts/explore_recursion_depth.py`) so that, on every
-# seed, every arm had stopped moving before the decay began.
+# (`docs/exploration/recursion_depth.md`, `scripts/explore_recursion_depth.py`): the shortest tested
+# run at which Single, Looped-3 and Untied-3 had stopped moving before the decay on all but one
+# exploratory seed. The wide layer and the deepest sweep arms (T = 4, 6) are often still creeping up
+# there; the convergence figure below says which, and the exploration found the same signs in runs
+# long enough for them to converge too.
 #
 # **The convergence judgement.** An arm has converged when its complex-split accuracy, smoothed (mean
 # over a 10 % window), moves less than 0.5 point over the last 20 % of the stable phase: the mean over
@@ -331,10 +334,10 @@ fig = plot_convergence(conv)
 # %% [markdown]
 # What the curves show. Looped-Attn sits on Single-Attn's plateau for a while and then climbs towards
 # the in-context bigram line: notebook 04's two phases. The wide layer, with Untied-3's parameters and
-# FLOPs, stays near the plateau — more parameters side by side do not buy the climb. Untied-3 climbs
-# too; *when* it leaves the plateau varies more from seed to seed. With the converged horizon every
-# arm that climbs has finished its climb before the decay, so the final levels compare what the
-# architectures can reach, not how far each got by an arbitrary step. (At `ci` the horizon is
+# FLOPs, gains a few points at most — more parameters side by side do not buy the climb. Untied-3 climbs
+# too; *when* it leaves the plateau varies more from seed to seed. At the converged horizon the core
+# arms have finished their climb before the decay (the convergence figure shows any that have not), so
+# the final levels compare what the architectures can reach, not how far each got by an arbitrary step. (At `ci` the horizon is
 # shorter: look at the convergence table above before reading anything into the live final levels.)
 
 # %% [markdown]
@@ -575,6 +578,22 @@ print("\nWhat this means for the paper's thesis. " + what_it_means(ledger if led
 # fails"; the others are printed, not checked, and the ledger's small-scale run decides them.
 print(assert_verdicts(claims, {"S4": {"holds", "inconclusive"}}, unchecked=("S5a", "S5b", "S6")))
 
+
+# %% [markdown]
+# ### The live verdicts next to the ledger's
+#
+# The claims just computed (teaching seeds at this scale) beside the shipped ledger's (confirmatory seeds at `small`,
+# read from `results/small/claims.json`, never typed), then what the ledger says about this chapter,
+# claim by claim, with the reason in each note:
+
+# %% tags=["nbval-ignore-output"]
+from loopvalley.claims import chapter_summary, verdict_comparison
+from loopvalley.registry import shipped_ledger
+
+print(verdict_comparison(claims, shipped_ledger("small")))
+print()
+print(chapter_summary(shipped_ledger("small"), ['S4', 'S5a', 'S5b', 'S6']))
+
 # %% [markdown]
 # ## Key takeaways
 #
@@ -619,7 +638,7 @@ print(assert_verdicts(claims, {"S4": {"holds", "inconclusive"}}, unchecked=("S5a
 # - **The paper** — Gong, Teng & Liu (2025), arXiv:2510.10089: its thesis that the recursive architecture
 #   is what makes looped transformers better [ABS]; the paper runs no depth control (our reading of the
 #   reviews and summaries [REV, SUM-*]; its full text could not be read for this course). The controls
-#   and claims S4–S5 are ours [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §2.3.
+#   and claims S4–S6 are ours [INF] — see [docs/paper-notes.md](../docs/paper-notes.md) §2.3.
 # - **Wen et al. (2024)**, arXiv:2410.05192: the river-valley landscape [ABS-Wen] whose Hessian signature
 #   claim H4 (notebook 05) attributes to recursion or to depth.
 # - **Olsson et al. (2022)**, *In-context Learning and Induction Heads*, arXiv:2209.11895: previous-token

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if (ROOT / "lib" / "loopvalley").is_dir():  # a source checkout: the kernel imports this library
+if __name__ == "__main__" and (ROOT / "lib" / "loopvalley").is_dir():  # run from a source checkout: the kernel
+    # imports this library (imported by scripts/run_notebooks.py, it leaves the installed library alone)
     sys.path.insert(0, str(ROOT / "lib"))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "lib"), os.environ.get("PYTHONPATH")]))
 

@@ -3,8 +3,9 @@
 # Colab's numpy, matplotlib, scipy and ipywidgets 7; the library installed from a built wheel (not
 # editable, as Colab's `%pip install "loopvalley @ git+..."` installs it), which must leave those
 # versions alone; the notebooks copied to a folder with no results/ anywhere above it (Colab opens a
-# notebook alone). Every cell must run, and every notebook that draws from shipped records must say
-# that it fell back (the README promises it). Called by .ci/run after pytest; about 2 minutes.
+# notebook alone), as the student release. Every cell must run, every exercise cell must print only its
+# checker's notice, and every notebook that draws from shipped records must say that it fell back
+# (the README promises it). Called by .ci/run after pytest; about 5 minutes with the nbval pass's run cache.
 #
 # What it does NOT test: the training numbers under Colab's packages. .ci/run's nbval pass fills the
 # run cache ($LOOPVALLEY_RUN_CACHE, loopvalley.parallel: keyed by the job, the thread count and the
@@ -51,15 +52,17 @@ fi
 env_s=$(( $(date +%s) - start ))
 echo "environment built in ${env_s} s (installed library = lib/: the run cache applies)"
 
-# The notebooks alone, as Colab opens them: no results/ above them, no $LOOPVALLEY_RESULTS.
-mkdir "$work/notebooks"
-cp notebooks/*.ipynb notebooks/run_times.json "$work/notebooks/"
+# The notebooks alone, as Colab opens them: no results/ above them, no $LOOPVALLEY_RESULTS. They are the
+# student release (what a course hands out, and opens on Colab), written by the installed library from
+# the notebooks' .ipynb twins: its code cells are the instructor copy's less any cell tagged `solution`,
+# so this one pass also checks the release (every exercise cell prints only its checker's notice).
+pip_q "$py" -m loopvalley student-release --out "$work/notebooks" --notebooks "$ROOT/notebooks" >/dev/null
 if [ -n "${LOOPVALLEY_RUN_CACHE:-}" ]; then export LOOPVALLEY_RUN_CACHE=$(realpath "$LOOPVALLEY_RUN_CACHE")
 else echo "note: no \$LOOPVALLEY_RUN_CACHE: every training run is computed (several minutes more)"; fi
 start=$(date +%s)
 status=0
 (cd "$work/notebooks" && env -u PYTHONPATH -u LOOPVALLEY_RESULTS LOOPVALLEY_SCALE=ci CI=1 MPLBACKEND=Agg \
-  "$py" "$ROOT/scripts/run_notebooks.py" . --results none) || status=$?
+  "$py" "$ROOT/scripts/run_notebooks.py" . --results none --release) || status=$?
 nb_s=$(( $(date +%s) - start ))
 if [ $status = 0 ]; then verdict=PASSED; else verdict=FAILED; fi
 echo "colab parity: $verdict (environment ${env_s} s, notebooks ${nb_s} s)"

@@ -3,7 +3,8 @@
     python scripts/readme_table.py            # rewrite both in README.md from results/small/claims.json
     python scripts/readme_table.py --check    # exit 1 if README.md's differ from the ledger
 
-The scorecard sits between ``<!-- scorecard:start -->`` and ``<!-- scorecard:end -->`` and is
+The paragraph on recursion or depth (:func:`loopvalley.looped.recursion_depth.what_it_means` of
+S4–S6) sits between ``<!-- depth:start -->`` and ``<!-- depth:end -->``. The scorecard sits between ``<!-- scorecard:start -->`` and ``<!-- scorecard:end -->`` and is
 :func:`loopvalley.claims.scorecard` of ``results/small/claims.json``; the table sits between
 ``<!-- verdicts:start -->`` and ``<!-- verdicts:end -->`` and is :func:`loopvalley.claims.verdict_table`
 of the same ledger, the one the README's main job (``python -m loopvalley reproduce``) writes. The "CI time" column of the notebook map comes
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- verdicts:start -->", "<!-- verdicts:end -->"
 CARD_START, CARD_END = "<!-- scorecard:start -->", "<!-- scorecard:end -->"
+DEPTH_START, DEPTH_END = "<!-- depth:start -->", "<!-- depth:end -->"
 
 
 def table(ledger: Path) -> str:
@@ -32,6 +34,14 @@ def card(ledger: Path) -> str:
     from loopvalley.claims import load_ledger, scorecard
 
     return scorecard(load_ledger(ledger))
+
+
+def depth(ledger: Path) -> str:
+    """The paragraph on recursion or depth (chapter 09), generated from S4–S6 of the ledger."""
+    from loopvalley.claims import load_ledger
+    from loopvalley.looped.recursion_depth import what_it_means
+
+    return "**Recursion or depth?** " + what_it_means([c for c in load_ledger(ledger) if c["id"] in ("S4", "S5a", "S5b", "S6")])
 
 
 def with_table(readme: str, text: str, start: str = START, end: str = END) -> str:
@@ -73,6 +83,7 @@ def main(argv=None) -> int:
     try:
         new = with_table(old, table(Path(args.ledger)))
         new = with_table(new, card(Path(args.ledger)), CARD_START, CARD_END)
+        new = with_table(new, depth(Path(args.ledger)), DEPTH_START, DEPTH_END)
         new = with_run_times(new, ROOT / "notebooks" / "run_times.json")
     except ValueError as e:  # a damaged ledger or run-time table, or a README without the markers
         ap.error(str(e))  # exits 2 with the message

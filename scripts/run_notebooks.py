@@ -4,6 +4,7 @@ notebook which draws from shipped records says where its figures came from.
     python scripts/run_notebooks.py DIR --results none          # Colab: no results/ anywhere
     python scripts/run_notebooks.py DIR --results ../results    # Binder: the repository's results/
     python scripts/run_notebooks.py DIR --results ../results --small 04_single_vs_looped 05_hessian_dynamics
+    python scripts/run_notebooks.py DIR --results none --release  # DIR: a student release (Colab parity)
 
 DIR is a scratch copy of the notebooks (the executed notebooks are written back into it). Used by
 ``scripts/ci_colab_parity.sh`` and ``scripts/ci_binder_parity.sh``; run it with the Python whose
@@ -121,8 +122,10 @@ def output_lines(nb) -> list:
 
 
 def execute(job) -> dict:
-    """Run one notebook (``(path, scale)``); returns its result row."""
-    path, scale = job
+    """Run one notebook (``(path, scale, release)``); returns its result row. For a student release
+    (``release``) the row also lists what ``scripts/check_student_release.py`` finds wrong in the
+    executed notebook (an exercise cell that printed more than the checker's notice)."""
+    path, scale, release = job
     LATE.clear()
     nb = nbformat.read(path, as_version=4)
     if scale != "ci":
@@ -137,8 +140,13 @@ def execute(job) -> dict:
         error = f"{type(e).__name__}: {e}"
     out = path if scale == "ci" else path.with_name(f"{path.stem}.{scale}.ipynb")
     nbformat.write(nb, out)
+    problems = []
+    if release:
+        from check_student_release import check_cells  # scripts/: this script's folder
+
+        problems = [f"cell {i}: {msg}" for i, msg in check_cells(nb)]
     return {"name": path.stem, "scale": scale, "seconds": time.perf_counter() - started, "error": error,
-            "lines": output_lines(nb), "cells": cell_seconds(nb), "late": list(LATE)}
+            "lines": output_lines(nb), "cells": cell_seconds(nb), "late": list(LATE), "release": problems}
 
 
 def cell_seconds(nb) -> list:
@@ -208,6 +216,9 @@ def main(argv=None) -> int:
                     help="the results/ folder the notebooks should find shipped records in, or 'none'")
     ap.add_argument("--small", nargs="*", default=[], metavar="NAME", help="also run these at SCALE = \"small\"")
     ap.add_argument("--jobs", type=int, default=2, help="notebooks executed at a time (default 2)")
+    ap.add_argument("--release", action="store_true",
+                    help="the folder is a student release: also check every exercise cell printed only the "
+                         "checker's notice (scripts/check_student_release.py)")
     args = ap.parse_args(argv)
     folder = args.folder.resolve()
     results = None if args.results == "none" else Path(args.results).resolve()
@@ -222,13 +233,14 @@ def main(argv=None) -> int:
     cache = Path(os.environ["LOOPVALLEY_RUN_CACHE"]) if os.environ.get("LOOPVALLEY_RUN_CACHE") else None
     cached = set(cache.glob("*.pkl")) if cache and cache.is_dir() else set()
     notebooks = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    jobs = [(p, "ci") for p in notebooks] + [(folder / f"{n}.ipynb", "small") for n in args.small]
+    jobs = [(p, "ci", args.release) for p in notebooks] + [(folder / f"{n}.ipynb", "small", args.release) for n in args.small]
     failed = []
     # spawned, not forked: a forked worker would share this process's event loop (its epoll) with its siblings
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         for row in pool.map(execute, jobs):
             checks = [(row["error"] is None, f"FAILED: {row['error']}" if row["error"] else "ran")]
             checks += check_records(row, results)
+            checks += [(False, f"student release: {p}") for p in row["release"]]
             ok = all(c[0] for c in checks)
             print(f"{'ok  ' if ok else 'FAIL'} {row['name']} (SCALE = {row['scale']}) {timing(row)}: "
                   + "; ".join(msg for _, msg in checks), flush=True)
