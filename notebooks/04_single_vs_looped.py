@@ -265,7 +265,7 @@ fig = plot_split_curves(records, metric="acc", marker_step=tp)
 # *Figure 4.1* — Both models on each split against the reference lines: on the complex split, follow Single to its plateau and Looped on towards the in-context bigram, and note where Looped leaves Single relative to the end of the shading, Single's plateau onset $t_p$.
 
 # %%
-col = lambda k: np.array([p[k] for p in per])  # noqa: E731  (one value per seed)
+col = lambda k: np.array([getattr(p, k) for p in per])  # noqa: E731  (one value per seed)
 print(f"paper : Looped complex {PAPER_COMPLEX[0]:.2f}% -> {PAPER_COMPLEX[1]:.2f}% after epoch 150")
 print(f"ours  : Looped complex {col('looped_at_plateau').mean():.1f}% -> {col('looped_final').mean():.1f}% "
       f"after step {tp:.0f} (= epoch {tp / records[0]['single'].meta['steps_per_epoch']:.0f}); "

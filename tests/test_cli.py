@@ -203,3 +203,11 @@ def test_gpu_check_script_parses_and_is_executable():
     script = ROOT / "scripts" / "gpu_check.sh"
     assert script.stat().st_mode & 0o111, "scripts/gpu_check.sh must be executable"
     subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+@pytest.mark.parametrize("name, loops", [("single", "1 loop"), ("looped", "3 loops"), ("shift", "1 loop → 3 (SHIFT)")])
+def test_describe_names_each_models_loops(name, loops):
+    """`train --print-config`'s first paragraph, for every model (a preset without SHIFT has no shift config)."""
+    from loopvalley.scale.presets import describe, preset
+
+    assert describe(preset(name, "ci")).startswith(f"{name} @ ci: {loops}, d_model ")

@@ -235,7 +235,8 @@ def describe(p: Preset) -> str:
     """A one-paragraph summary of a preset (what ``train --print-config`` prints first)."""
     m, d, t = p.model, p.data, p.train
     steps = t.max_steps if t.max_steps is not None else f"{t.epochs:g} epochs"
-    loops = {"single": "1 loop", "looped": f"{m.n_loops} loops", "shift": f"1 loop → {p.shift.loops_after_switch} (SHIFT)"}[p.model_name]
+    loops = (f"1 loop → {p.shift.loops_after_switch} (SHIFT)" if p.model_name == "shift"
+             else {"single": "1 loop", "looped": f"{m.n_loops} loops"}[p.model_name])
     return (
         f"{p.model_name} @ {p.scale}: {loops}, d_model {m.d_model}, {m.n_heads} head(s), {m.attn_type} attention; "
         f"language V={d.markov.vocab_size}, T={d.markov.seq_len}, {d.n_train} train / {d.n_test} test per split; "
