@@ -150,22 +150,25 @@ def test_shift_figures_from_the_shipped_records(strict_style):
 
 def test_language_figures_from_the_shipped_records(strict_style):
     from loopvalley.looped import plots
-    from loopvalley.looped.recursion_depth import RECORDS_NAME, mean_step, measure_seed
+    from loopvalley.looped.recursion_depth import (SWEEP_ARMS_ALL, config, convergence_table, mean_step, measure_seed,
+                                                   references, shipped_runs, sweep_table)
 
     sd = _shipped("sample-dynamics")
     seeds = sorted({int(k.split("/")[0]) for k in sd})
     records = [{a: sd[f"{s}/{a}"] for a in ("single", "looped")} for s in seeds]
     for metric in ("acc", "loss"):
         _draw_strictly(plots.plot_split_curves(records, metric=metric, marker_step=150.0))
-    rd = _shipped(RECORDS_NAME)
-    seeds = sorted({int(k.split("/")[0]) for k in rd})
-    arms = sorted({k.split("/", 1)[1] for k in rd})
-    records = [{a: rd[f"{s}/{a}"] for a in arms} for s in seeds]
+    cfg = config("small")
+    seeds, records = shipped_runs("small", cfg=cfg)
     per = [measure_seed(r) for r in records]
-    half = {a: mean_step(per, a, "half_step", all_seeds=True) for a in arms}
-    onset = {a: mean_step(per, a, "induction_step", all_seeds=True) for a in arms}
-    _draw_strictly(plots.plot_depth_curves(records, markers=half))
-    _draw_strictly(plots.plot_mechanism_over_training(records, climb=half, onset=onset))
+    core = [{a: r[a] for a in cfg.arms} for r in records]
+    half = {a: mean_step(per, a, "half_step", all_seeds=True) for a in cfg.arms}
+    onset = {a: mean_step(per, a, "induction_step", all_seeds=True) for a in cfg.arms}
+    _draw_strictly(plots.plot_recursion_curves(core, stable_end=cfg.stable_steps, markers=half))
+    sweep = [p for p in per if all(a in p["arms"] for a in SWEEP_ARMS_ALL)]
+    _draw_strictly(plots.plot_dose_response(sweep_table(sweep, cfg.loops), references(records)))
+    _draw_strictly(plots.plot_convergence(convergence_table(per, seeds, list(cfg.arms))))
+    _draw_strictly(plots.plot_mechanism_over_training(core, climb=half, onset=onset))
     _draw_strictly(plots.plot_climb_timing(per))
 
 

@@ -130,10 +130,13 @@ def _records_figures(chapter: str, scale: str, results: Path) -> list:
                 ("loss", plot_split_curves(per_seed, metric="loss"),
                  f"Simple- and complex-split loss over training, Single-Attn vs Looped-Attn, {n} seeds, {scale} scale")]
     if chapter == "09_recursion_or_depth":
-        from loopvalley.looped.plots import plot_depth_curves
+        from loopvalley.looped.plots import plot_recursion_curves
+        from loopvalley.looped.recursion_depth import CORE_ARMS, config
 
-        return [("accuracy", plot_depth_curves(per_seed),
-                 f"Complex-split accuracy over training: Single, Looped, untied depth-2/3 stacks and wide Single, {n} seeds, {scale} scale")]
+        core = [{a: r[a] for a in CORE_ARMS} for r in per_seed if set(CORE_ARMS) <= set(r)]
+        return [("accuracy", plot_recursion_curves(core, stable_end=config(scale).stable_steps),
+                 f"Simple- and complex-split accuracy over training: Single, Looped-3, Untied-3 and wide Single-Attn at "
+                 f"the converged WSD horizon (the decay shaded), {len(core)} seeds, {scale} scale")]
     return []
 
 

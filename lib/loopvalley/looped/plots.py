@@ -202,52 +202,6 @@ def _label(arm: str) -> str:
     return ARM_STYLE.get(arm, {}).get("label", arm)
 
 
-
-def plot_depth_curves(records: Sequence[Mapping], metric: str = "acc", arms: Sequence[str] | None = None,
-                      references: bool = True, markers: Mapping[str, float] | None = None):
-    """Simple- and complex-split curves of every arm over seeds (mean line, min–max band), each arm
-    with its own colour, line style and marker, with the reference predictors as thin horizontal
-    lines (chance 1/V, in-context unigram, in-context bigram, Bayes with the true chain).
-
-    ``records``: one ``{arm: RunRecord}`` per seed; ``arms`` selects and orders the arms (default:
-    all of the first seed's). ``markers`` (``{arm: step}``) draws a large dot on the complex panel at,
-    e.g., each arm's half-climb step.
-
-    Introduced in notebooks/09_recursion_or_depth.
-    """
-    from matplotlib.lines import Line2D
-
-    arms = list(arms or records[0])
-    scale = 100 if metric == "acc" else 1
-    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.3), sharey=(metric == "loss"), layout="constrained")
-    handles = []
-    for ax, split in zip(axes, ("simple", "complex")):
-        handles = []
-        for arm in arms:
-            steps = np.asarray(records[0][arm].eval_step)
-            vals = scale * np.stack([r[arm].curve(split, metric)[1] for r in records])  # (seeds, evals)
-            st = ARM_STYLE.get(arm, dict(color=None, ls="-", marker=None))
-            every = max(1, len(steps) // 8)
-            handles += ax.plot(steps, vals.mean(0), color=st["color"], ls=st["ls"], lw=2, marker=st.get("marker"),
-                               ms=5, markevery=(every // 2, every), label=_label(arm))
-            if len(records) > 1:
-                ax.fill_between(steps, vals.min(0), vals.max(0), color=st["color"], alpha=0.15, lw=0)
-            if markers and split == "complex" and markers.get(arm) is not None:
-                m = float(markers[arm])
-                ax.plot([m], [np.interp(m, steps, vals.mean(0))], marker="o", ms=8, color=st["color"], mec="white",
-                        zorder=5)
-        if references:
-            handles += draw_references(ax, [r[arms[0]].meta.get("references", {}) for r in records], split,
-                                       metric, scale)
-        ax.set(title=f"{split} split", xlabel="training step",
-               ylabel="next-token accuracy (%)" if metric == "acc" else "loss (nats / token)")
-    if markers and any(v is not None for v in markers.values()):
-        handles.append(Line2D([], [], ls="", marker="o", ms=8, color="0.4", mec="white",
-                              label="half-climb step (complex split)"))
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
-    return fig
-
-
 def plot_mechanism_over_training(records: Sequence[Mapping], arms: Sequence[str] = ("looped", "untied-3"),
                                  climb: Mapping[str, float] | None = None, onset: Mapping[str, float] | None = None):
     """The mechanism check: for each arm (a column), the previous-token score (top row) and the
@@ -345,7 +299,7 @@ def plot_attention_grid(maps: Mapping, tokens=None, seq: int = 0, max_len: int =
     return fig
 
 
-def plot_climb_timing(per: Sequence[Mapping], arms: Sequence[str] = ("looped", "untied-2", "untied-3")):
+def plot_climb_timing(per: Sequence[Mapping], arms: Sequence[str] = ("looped", "untied-3")):
     """When each deep arm's induction head forms (open marker) and when its complex accuracy is half-way
     up from the one-layer plateau (filled marker), one row per arm, one point per seed (seeds spread
     vertically within the row). An event a seed never reached is drawn at the end of training (▷,
