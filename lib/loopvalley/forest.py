@@ -88,9 +88,10 @@ def plot_forest(claims: Sequence):
         st = _status(c)
         col, mk = STATUS_COLOR[st], STATUS_MARKER[st]
         z = standardised(c)
-        if z is None:  # no spread over seeds: drawn at the edge on its side (its numbers on the right)
-            side = 0.0 if c.get("margin") is None else float(np.sign(c["margin"]) * EDGE)
-            ax.plot([side], [y], mk, color=col, ms=7, mfc="white" if st == "fragile" else col)
+        if c.get("margin") is None:  # nothing measured: no point (the label says n/a)
+            pass
+        elif z is None:  # no spread over seeds: drawn at the edge on its side (its numbers on the right)
+            ax.plot([float(np.sign(c["margin"]) * EDGE)], [y], mk, color=col, ms=7, mfc="white" if st == "fragile" else col)
         else:
             d, lo, hi = (float(np.clip(v, -EDGE, EDGE)) for v in z)
             ax.plot([lo, hi], [y, y], color=col, lw=2.2, solid_capstyle="butt")
