@@ -67,6 +67,17 @@ display(Markdown(scorecard(ledger) if ledger else "*(no shipped ledger here: run
 # identities (checks of the code) and claims true **by construction** are listed apart; **fragile**
 # means one reasonable analysis choice, or one seed, overturns the verdict.
 #
+# The one finding worth carrying through the course is printed next, from the same ledger: what the
+# controls of chapter 09 — an untied stack of the same depth at the same compute, and a wide layer with
+# its parameters — say about *why* Looped-Attn beats Single-Attn here.
+
+# %% tags=["nbval-ignore-output"]
+from loopvalley.looped.recursion_depth import what_it_means
+
+if ledger:
+    print(what_it_means([c for c in ledger if c["id"] in ("S4", "S5a", "S5b", "S6")]))
+
+# %% [markdown]
 # This notebook is the map: what each chapter teaches, what to know first, how long each takes, in
 # which order to read them, how to read a verdict, and the [glossary](#Glossary) of every symbol.
 
