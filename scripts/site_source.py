@@ -158,13 +158,18 @@ def toctree(docs: list, caption: str) -> str:
     return "```{toctree}\n:hidden:\n:caption: " + caption + "\n\n" + "\n".join(docs) + "\n```\n"
 
 
-def scorecard(claims: list) -> str:
-    """A minimal scorecard: one row per claim of the ledger."""
-    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
-    rows = [f"| {c['id']} | {cell(c['statement'])} | {c['verdict']} |" for c in claims]
-    return ("# Scorecard\n\nEvery claim of the shipped ledger (`results/small/claims.json`) and its verdict; "
-            "the [report](REPORT.md) has the margins, intervals, seeds and rules.\n\n"
-            "| claim | statement | verdict |\n|---|---|---|\n" + "\n".join(rows) + "\n")
+def scorecard(ledger: Path) -> str:
+    """A minimal scorecard page: one row per claim of the ledger (``claims.json``: a header and its
+    ``claims``), with its kind and status (fragile where a declared alternative flips it). Plain json:
+    the site's venv has no numpy, so no ``loopvalley``."""
+    data = json.loads(Path(ledger).read_text())
+    claims = data["claims"] if isinstance(data, dict) else data
+    cell = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    rows = [f"| {c['id']} | {c.get('kind', '')} | {cell(c['statement'])} | {c.get('status', c['verdict'])} |" for c in claims]
+    return ("# Scorecard\n\nEvery claim of the shipped ledger (`results/small/claims.json`, confirmatory seeds), its kind "
+            "and its status; only empirical claims count for or against the paper. The [report](REPORT.md) has the "
+            "margins, intervals, seeds, rules and every claim's specification curve.\n\n"
+            "| claim | kind | statement | status |\n|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 # -- the whole tree ---------------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ def stage(dest: Path) -> dict:
     nbs = chapters()
     pages = {rel: (ROOT / rel).read_text(encoding="utf-8") for rel in PAGES if (ROOT / rel).exists()}
     if "results/small/SCORECARD.md" not in pages:  # until the real scorecard ships
-        pages["results/small/SCORECARD.md"] = scorecard(json.loads((ROOT / "results/small/claims.json").read_text()))
+        pages["results/small/SCORECARD.md"] = scorecard(ROOT / "results/small/claims.json")
     pages = {rel: pages[rel] for rel in PAGES if rel in pages}
     on_site = {f"notebooks/{p.name}" for p in nbs} | set(pages)
     log = {"chapters": len(nbs), "widgets": 0, "progress_bars": 0, "stored_figures": 0}

@@ -141,6 +141,9 @@ def _record(d, where: str) -> RunRecord:
     ``ValueError`` when it is not a dict or lacks a field :meth:`RunRecord.save` always writes."""
     if not isinstance(d, dict):
         raise ValueError(f"{where} is JSON but not a run record (a {type(d).__name__}, not an object)")
+    if "claims" in d and "meta" not in d:  # a ledger (claims.json), a common mix-up
+        raise ValueError(f"{where} is JSON but not a run record: it is a ledger of claims (read it with "
+                         "loopvalley.claims.load_ledger)")
     missing = [k for k in RunRecord.__dataclass_fields__ if k not in d]
     if missing:
         raise ValueError(f"{where} is not a complete run record: it lacks {', '.join(missing)}")
