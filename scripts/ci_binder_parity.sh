@@ -5,7 +5,7 @@
 # environment: the ci scale, one thread) from the notebooks/ folder of a copy of the repository, the
 # kernel starting in that folder as it does on Binder. Every cell must run; notebooks 04, 05 and 09
 # run a second time at SCALE = "small", and their figures must come from the shipped records in
-# results/small/ (not from a ci fallback). Called by .ci/run after pytest; about 5 minutes with the nbval pass's run cache.
+# results/small/ (not from a ci fallback). Called by .ci/run after pytest; about 2 minutes with the nbval pass's run cache.
 #
 # What it does NOT test: the training numbers. .ci/run's nbval pass fills the run cache
 # ($LOOPVALLEY_RUN_CACHE, loopvalley.parallel: keyed by the job, the thread count and the library's

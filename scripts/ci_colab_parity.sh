@@ -5,7 +5,7 @@
 # versions alone; the notebooks copied to a folder with no results/ anywhere above it (Colab opens a
 # notebook alone), as the student release. Every cell must run, every exercise cell must print only its
 # checker's notice, and every notebook that draws from shipped records must say that it fell back
-# (the README promises it). Called by .ci/run after pytest; about 5 minutes with the nbval pass's run cache.
+# (the README promises it). Called by .ci/run after pytest; about 2 minutes with the nbval pass's run cache.
 #
 # What it does NOT test: the training numbers under Colab's packages. .ci/run's nbval pass fills the
 # run cache ($LOOPVALLEY_RUN_CACHE, loopvalley.parallel: keyed by the job, the thread count and the

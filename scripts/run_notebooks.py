@@ -86,19 +86,19 @@ class ShortWaitsManager(AsyncKernelManager):
 def record_lines(name: str, scale: str) -> list:
     """What notebook ``name`` run at ``SCALE = scale`` reads from ``results/``: a list of
     ``(files under results/, line it prints when found, line it prints when not)``; a line is matched
-    at the start of an output line. At ``ci`` the training chapters train live and read nothing;
-    06 always looks for the paper-scale records."""
+    at the start of an output line. At ``ci`` the training chapters train live and read nothing, except
+    05, which always draws its figures from the small records; 06 always looks for the paper-scale records."""
     if name == "06_full_gpu_training":
         return [("paper/train_*/record.json", "records in ", "No paper-scale records in ")]
+    if name == "05_hessian_dynamics":  # at every scale: the live ci runs, then figures from the shipped small records
+        return [("small/records/hessian-dynamics.json", "figures below: the shipped small records",
+                 "figures below: no shipped small records here")]
     if scale == "ci":
         return []
     live = f"no shipped {scale} records yet: the {{}} below are the live ci runs"
     if name == "04_single_vs_looped":
         return [(f"{scale}/records/sample-dynamics.json", f"curves and verdicts: the shipped {scale} records",
                  live.format("curves and verdicts"))]
-    if name == "05_hessian_dynamics":
-        return [(f"{scale}/records/hessian-dynamics.json", f"figures and verdicts: the shipped {scale} records",
-                 live.format("figures and verdicts"))]
     if name == "09_recursion_or_depth":  # without records it trains at `scale` (no fallback): run it only with records
         return [(f"{scale}/records/recursion-or-depth.json", f"loaded the shipped {scale} records", None)]
     return []
