@@ -18,33 +18,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS=($(grep -E '^(nbclient|ipykernel|nbformat)==' requirements.txt))  # Binder's image has these; executes notebooks headless
 
-work=$(mktemp -d -t binder-parity.XXXXXX)
-# At exit the work folder goes (on a failure only the venv, and the executed notebooks stay), deleted in
-# the background: a venv is 1.2 GB of small files, which took up to a minute to delete on a busy disk.
-trap 'if [ $? = 0 ]; then gone=$work; else gone=$work/venv; echo "executed notebooks kept in $work/repo/notebooks"; fi
-      (rm -rf "$gone" >/dev/null 2>&1 &)' EXIT
-pip_q() { "$@" 2> >(grep -v "neither a file nor a directory" >&2); }  # this machine's local indexes are partial: hide their noise
+source scripts/parity_common.sh
+parity_workdir binder-parity repo/notebooks
 
 echo "binder parity: binder/runtime.txt asks for $(cat binder/runtime.txt); this run uses Python $(python3 -c 'import platform; print(platform.python_version())'), without binder/requirements.txt's --extra-index-url"
 start=$(date +%s)
 # The repository as Binder clones it: what git tracks.
-mkdir "$work/repo"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$work/repo"
+copy_tracked "$work/repo"
 python3 -m venv "$work/venv"
 export PATH="$work/venv/bin:$PATH"  # Binder's python3 and pip, for postBuild and binder/start
 grep -v -- "--extra-index-url" binder/requirements.txt > "$work/requirements.txt"
 pip_q pip install -q --no-compile -r "$work/requirements.txt" "${TOOLS[@]}"
 (cd "$work/repo" && pip_q ./binder/postBuild >/dev/null)  # as repo2docker runs it: from the repository's root
-fingerprint='from loopvalley.parallel import _code_fingerprint as f; print(f().hex())'
-if [ "$(cd "$work" && python3 -c "$fingerprint")" != "$(PYTHONPATH=lib python3 -c "$fingerprint")" ]; then
-  echo "FAILED: the installed library's code differs from lib/ (a module missing from the install?)"
-  exit 1
-fi
+same_code python3
 env_s=$(( $(date +%s) - start ))
 echo "environment built in ${env_s} s (installed library = lib/: the run cache applies)"
 
-if [ -n "${LOOPVALLEY_RUN_CACHE:-}" ]; then export LOOPVALLEY_RUN_CACHE=$(realpath "$LOOPVALLEY_RUN_CACHE")
-else echo "note: no \$LOOPVALLEY_RUN_CACHE: every training run is computed (several minutes more)"; fi
+run_cache_note
 start=$(date +%s)
 status=0
 # Only what binder/start sets: the caller's settings (CI's included) stay out; the run cache stays in.

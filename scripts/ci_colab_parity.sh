@@ -21,12 +21,8 @@ COLAB=(numpy==2.1.3 matplotlib==3.10.0 scipy==1.16.3 ipywidgets==7.7.1)  # Colab
 TORCH=torch==2.13.0  # Colab: 2.11 (not served here as a CPU build)
 TOOLS=($(grep -E '^(nbclient|ipykernel|nbformat|tqdm)==' requirements.txt))  # what executes notebooks headless
 
-work=$(mktemp -d -t colab-parity.XXXXXX)
-# At exit the work folder goes (on a failure only the venv, and the executed notebooks stay), deleted in
-# the background: a venv is 1.2 GB of small files, which took up to a minute to delete on a busy disk.
-trap 'if [ $? = 0 ]; then gone=$work; else gone=$work/venv; echo "executed notebooks kept in $work/notebooks"; fi
-      (rm -rf "$gone" >/dev/null 2>&1 &)' EXIT
-pip_q() { "$@" 2> >(grep -v "neither a file nor a directory" >&2); }  # this machine's local indexes are partial: hide their noise
+source scripts/parity_common.sh
+parity_workdir colab-parity notebooks
 
 echo "colab parity: Colab runs Python 3.13 and torch 2.11; this run uses Python $(python3 -c 'import platform; print(platform.python_version())') and $TORCH (the closest CPU build served here); ${COLAB[*]} as on Colab"
 start=$(date +%s)
@@ -35,8 +31,7 @@ py=$work/venv/bin/python
 pip_q "$py" -m pip install -q --no-compile "${COLAB[@]}" "$TORCH" "${TOOLS[@]}"
 
 # The library from a wheel built from a copy of the checkout (what git tracks, as a clone has it).
-mkdir "$work/src"
-git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C "$work/src"
+copy_tracked "$work/src"
 pip_q "$py" -m pip wheel -q --no-deps -w "$work/wheel" "$work/src"
 "$py" -m pip freeze --exclude loopvalley > "$work/before.txt"
 pip_q "$py" -m pip install -q --no-compile "$work"/wheel/*.whl
@@ -44,11 +39,7 @@ if ! "$py" -m pip freeze --exclude loopvalley | diff "$work/before.txt" -; then
   echo "FAILED: installing the wheel changed the packages above (<: Colab's, >: after): widen pyproject.toml's dependency ranges"
   exit 1
 fi
-fingerprint='from loopvalley.parallel import _code_fingerprint as f; print(f().hex())'
-if [ "$(cd "$work" && "$py" -c "$fingerprint")" != "$(PYTHONPATH="$ROOT/lib" "$py" -c "$fingerprint")" ]; then
-  echo "FAILED: the installed library's code differs from lib/ (a module missing from the wheel?)"
-  exit 1
-fi
+same_code "$py"
 env_s=$(( $(date +%s) - start ))
 echo "environment built in ${env_s} s (installed library = lib/: the run cache applies)"
 
@@ -57,8 +48,7 @@ echo "environment built in ${env_s} s (installed library = lib/: the run cache a
 # the notebooks' .ipynb twins: its code cells are the instructor copy's less any cell tagged `solution`,
 # so this one pass also checks the release (every exercise cell prints only its checker's notice).
 pip_q "$py" -m loopvalley student-release --out "$work/notebooks" --notebooks "$ROOT/notebooks" >/dev/null
-if [ -n "${LOOPVALLEY_RUN_CACHE:-}" ]; then export LOOPVALLEY_RUN_CACHE=$(realpath "$LOOPVALLEY_RUN_CACHE")
-else echo "note: no \$LOOPVALLEY_RUN_CACHE: every training run is computed (several minutes more)"; fi
+run_cache_note
 start=$(date +%s)
 status=0
 (cd "$work/notebooks" && env -u PYTHONPATH -u LOOPVALLEY_RESULTS LOOPVALLEY_SCALE=ci CI=1 MPLBACKEND=Agg \

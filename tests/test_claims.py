@@ -293,15 +293,8 @@ parts = [ { key = "a", name = "1e-9 − error" } ]
 
 
 @pytest.fixture
-def planted_rules(tmp_path, monkeypatch):
-    f = tmp_path / "rules.toml"
-    f.write_text(PLANTED)
-    monkeypatch.setattr(R, "RULES_FILE", f)
-    R._raw.cache_clear()
-    R.table.cache_clear()
-    yield f
-    R._raw.cache_clear()
-    R.table.cache_clear()
+def planted_rules(use_rules):
+    return use_rules(PLANTED)
 
 
 def test_the_shipped_rules_table_is_complete():
@@ -348,23 +341,13 @@ def test_identities_are_two_valued_and_never_fragile(planted_rules):
     assert "identity" in C.status_text(c.to_json())
 
 
-def test_a_malformed_rule_is_a_clear_error(tmp_path, monkeypatch):
-    f = tmp_path / "rules.toml"
-    f.write_text(PLANTED.replace('kind = "identity"', 'kind = "obvious"'))
-    monkeypatch.setattr(R, "RULES_FILE", f)
-    R._raw.cache_clear()
-    R.table.cache_clear()
-    try:
-        with pytest.raises(ValueError, match="X3.*kind"):
-            R.table()
-        f.write_text(PLANTED)
-        R._raw.cache_clear()
-        R.table.cache_clear()
-        with pytest.raises(ValueError, match="no entry"):
-            R.rule("NOPE")
-    finally:
-        R._raw.cache_clear()
-        R.table.cache_clear()
+def test_a_malformed_rule_is_a_clear_error(use_rules):
+    use_rules(PLANTED.replace('kind = "identity"', 'kind = "obvious"'))
+    with pytest.raises(ValueError, match="X3.*kind"):
+        R.table()
+    use_rules(PLANTED)
+    with pytest.raises(ValueError, match="no entry"):
+        R.rule("NOPE")
 
 
 def test_sign_interval_covers_the_median_of_a_bimodal_mixture():

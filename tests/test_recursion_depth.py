@@ -370,7 +370,7 @@ def test_unconverged_seeds_are_flagged_and_can_be_left_out():
 
 
 @pytest.fixture
-def sign_rules(tmp_path, monkeypatch):
+def sign_rules(use_rules):
     """The rules table with S5a and S5b judged by the sign-test interval (as a rule chooses for visibly
     bimodal margins)."""
     text = R.RULES_FILE.read_text(encoding="utf-8")
@@ -378,14 +378,7 @@ def sign_rules(tmp_path, monkeypatch):
         head = text.index(f"[{cid}]")
         i = text.index('interval = "t"', head)
         text = text[:i] + 'interval = "sign"' + text[i + len('interval = "t"'):]
-    f = tmp_path / "rules.toml"
-    f.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(R, "RULES_FILE", f)
-    R._raw.cache_clear()
-    R.table.cache_clear()
-    yield f
-    R._raw.cache_clear()
-    R.table.cache_clear()
+    return use_rules(text)
 
 
 def _bimodal():

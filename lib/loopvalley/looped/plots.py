@@ -124,6 +124,22 @@ def _attention_legend(fig, marked: bool):
                    loc="outside lower center", fontsize=8, frameon=False)
 
 
+def _attention_panel(ax, A, title: str, tokens, marks, vmax: float, first: bool):
+    """One attention map A[i, j] (query i, key j) on ``ax``: its title, the tokens on both axes (row labels
+    on the ``first`` panel of a row) with the induction targets ``marks`` (□), or plain position axes."""
+    im = ax.imshow(A, cmap="viridis", vmin=0, vmax=vmax)
+    ax.set_title(title, fontsize=10)
+    ax.grid(False)
+    if tokens is not None:
+        _token_axes(ax, tokens, label_y=first)
+        if marks:
+            qi, kj = zip(*marks)
+            ax.scatter(kj, qi, **INDUCTION_MARK)
+    else:
+        ax.set(xlabel="key position j", ylabel="query position i" if first else None)
+    return im
+
+
 def plot_attention_maps(maps, tokens=None, seq: int = 0, head: int = 0, max_len: int = 32, name: str | None = None):
     """The attention pattern A[i, j] (query i attends to key j) of every loop, for one sequence, one
     colour scale for all loops. With ``tokens`` every position is ticked with its token and each
@@ -144,16 +160,7 @@ def plot_attention_maps(maps, tokens=None, seq: int = 0, head: int = 0, max_len:
     t = _np(tokens)[seq, : A.shape[-1]] if tokens is not None else None
     marks = induction_targets(t) if t is not None else []
     for i, ax in enumerate(axes[0]):
-        im = ax.imshow(A[i], cmap="viridis", vmin=0, vmax=vmax)
-        ax.set_title(name if L == 1 else f"{name}: loop {i + 1}", fontsize=10)
-        ax.grid(False)
-        if t is not None:
-            _token_axes(ax, t, label_y=(i == 0))
-            if marks:
-                qi, kj = zip(*marks)
-                ax.scatter(kj, qi, **INDUCTION_MARK)
-        else:
-            ax.set(xlabel="key position j", ylabel="query position i" if i == 0 else None)
+        im = _attention_panel(ax, A[i], name if L == 1 else f"{name}: loop {i + 1}", t, marks, vmax, first=(i == 0))
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention weight")
     _attention_legend(fig, bool(marks))
     return fig
@@ -284,15 +291,7 @@ def plot_attention_grid(maps: Mapping, tokens=None, seq: int = 0, max_len: int =
             if c >= A.shape[0]:
                 ax.axis("off")
                 continue
-            im = ax.imshow(A[c], cmap="viridis", vmin=0, vmax=1)
-            ax.set_title(f"{_label(arm).split(' (')[0]}: {word} {c + 1}", fontsize=10)
-            if t is not None:
-                _token_axes(ax, t, label_y=(c == 0))
-                if marks:
-                    qi, kj = zip(*marks)
-                    ax.scatter(kj, qi, **INDUCTION_MARK)
-            else:
-                ax.set(xlabel="key position j", ylabel="query position i" if c == 0 else None)
+            im = _attention_panel(ax, A[c], f"{_label(arm).split(' (')[0]}: {word} {c + 1}", t, marks, 1.0, first=(c == 0))
     if im is not None:
         fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight (heads averaged)")
     _attention_legend(fig, bool(marks))
