@@ -173,8 +173,9 @@ def previous_token_score_reference(maps: torch.Tensor) -> torch.Tensor:
     return _previous_token_score(maps)
 
 
-def _maps(L: int, B: int, H: int, T: int, seed: int, peak: float = 1.0) -> torch.Tensor:
-    """Random causal attention maps (rows are distributions over keys j ≤ i): ``(L, B, H, T, T)``."""
+def random_attention_maps(L: int, B: int, H: int, T: int, seed: int, peak: float = 1.0) -> torch.Tensor:
+    """Random causal attention maps (rows are distributions over keys j ≤ i): ``(L, B, H, T, T)``; the
+    checkers' test inputs here and in :mod:`loopvalley.looped.exercises_ch09`."""
     g = torch.Generator().manual_seed(seed)
     s = peak * torch.randn(L, B, H, T, T, generator=g, dtype=torch.float64)
     future = torch.ones(T, T, dtype=torch.bool).triu(1)
@@ -182,15 +183,15 @@ def _maps(L: int, B: int, H: int, T: int, seed: int, peak: float = 1.0) -> torch
 
 
 _PREV_CASES = [
-    ((_maps(3, 4, 1, 8, 0),), "3 loops, 4 sequences, 1 head, T = 8"),
-    ((_maps(2, 3, 2, 5, 1, peak=4.0),), "2 loops, 2 heads, peaked maps"),
-    ((_maps(1, 1, 1, 2, 2),), "T = 2: a single query (t = 1) has a previous token"),
-    ((_maps(3, 2, 3, 16, 3),), "3 loops, 3 heads, T = 16"),
+    ((random_attention_maps(3, 4, 1, 8, 0),), "3 loops, 4 sequences, 1 head, T = 8"),
+    ((random_attention_maps(2, 3, 2, 5, 1, peak=4.0),), "2 loops, 2 heads, peaked maps"),
+    ((random_attention_maps(1, 1, 1, 2, 2),), "T = 2: a single query (t = 1) has a previous token"),
+    ((random_attention_maps(3, 2, 3, 16, 3),), "3 loops, 3 heads, T = 16"),
 ]
 
 
 def _prev_hints():
-    maps = _maps(3, 4, 2, 7, 21)  # L = 3, B = 4, H = 2, T = 7: every axis has its own length
+    maps = random_attention_maps(3, 4, 2, 7, 21)  # L = 3, B = 4, H = 2, T = 7: every axis has its own length
     L, B, H, T = maps.shape[:4]
     want = previous_token_score_reference(maps)
     sub = maps.diagonal(offset=-1, dim1=-2, dim2=-1)  # A[..., t, t−1]: (L, B, H, T−1)

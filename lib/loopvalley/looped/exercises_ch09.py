@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from loopvalley.checking import ExerciseError, _np, close, guided_checks, shape_hint
+from loopvalley.looped.exercises_ch04 import random_attention_maps
 from loopvalley.looped.mechanism import induction_score as _induction_score
 from loopvalley.looped.models import ModelConfig, untied_attn
 
@@ -158,11 +159,7 @@ def induction_score_reference(maps: torch.Tensor, tokens: torch.Tensor) -> torch
 
 
 def _maps(L: int, B: int, H: int, T: int, seed: int, peak: float = 1.5) -> torch.Tensor:
-    """Random causal attention maps (rows are distributions over keys j ≤ i): ``(L, B, H, T, T)``."""
-    g = torch.Generator().manual_seed(seed)
-    s = peak * torch.randn(L, B, H, T, T, generator=g, dtype=torch.float64)
-    future = torch.ones(T, T, dtype=torch.bool).triu(1)
-    return s.masked_fill(future, float("-inf")).softmax(-1)
+    return random_attention_maps(L, B, H, T, seed, peak)  # (L, B, H, T, T), a little more peaked than 04's
 
 
 _IND_CASES = [
